@@ -72,3 +72,34 @@ def summary(dataset, kg, features) -> dict[str, Any]:
         "attribute_labels": list(kg.attribute_labels),
         "problems": [p.format() for p in dataset.problems],
     }
+
+
+# Learning, evaluation and runs: resolved lazily from the owning modules so the app
+# imports only this facade. (PEP 562 module __getattr__.)
+_LAZY = {
+    "ExperimentConfig": "engine.experiment",
+    "RunResult": "engine.experiment",
+    "iter_experiment": "engine.experiment",
+    "run_experiment": "engine.experiment",
+    "save_run": "engine.runs",
+    "load_run": "engine.runs",
+    "last_run_for": "engine.runs",
+    "default_run_dir": "engine.runs",
+    "threshold_metrics": "engine.evaluate",
+    "per_keyword_metrics": "engine.evaluate",
+    "ClipConfig": "engine.clip",
+    "DataError": "engine.errors",
+    "ConfigError": "engine.errors",
+    "MMKGError": "engine.errors",
+    "Cancelled": "engine.errors",
+    "Progress": "engine.progress",
+}
+
+
+def __getattr__(name: str):
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'engine.api' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(mod), name)
