@@ -48,7 +48,7 @@ def build_graph(dataset, features, *, image_similarity: float | None = None):
     return f(dataset, features, image_similarity=image_similarity)
 
 
-def summary(dataset, kg, features) -> dict[str, Any]:
+def summary(dataset, kg, features=None) -> dict[str, Any]:
     """Counts per node and edge type, keyword prevalence, scenes, attributes."""
     counts = dataset.keyword_counts()
     scounts = dataset.scene_counts()
@@ -57,11 +57,11 @@ def summary(dataset, kg, features) -> dict[str, Any]:
         "kind": dataset.kind,
         "synthetic": bool(dataset.synthetic),
         "source": dataset.source_path,
-        "embedding_source": features.source,
+        "embedding_source": features.source if features is not None else None,
         "images": dataset.n_images,
         "keywords": dataset.n_keywords,
         "scenes": dataset.n_scenes,
-        "attribute_nodes": features.bins.n_nodes,
+        "attribute_nodes": len(kg.attribute_labels),
         "node_counts": kg.node_counts(),
         "edge_counts": kg.edge_counts(),
         "keyword_prevalence": {k: int(c) for k, c in zip(dataset.keywords, counts)},

@@ -19,6 +19,7 @@ os.environ.setdefault("DGLBACKEND", "pytorch")
 import numpy as np
 import torch
 
+from engine.attributes import AttributeBins, bin_attributes
 from engine.dataset import Dataset
 from engine.features import Features
 
@@ -53,7 +54,7 @@ class KnowledgeGraph:
         return {et: int(self.g.num_edges(et)) for et in self.g.etypes}
 
 
-def edge_arrays(dataset: Dataset, features: Features) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
+def edge_arrays(dataset: Dataset, bins: AttributeBins) -> dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]]:
     """The (src, dst) arrays of every forward edge type, before any DGL call."""
     n = dataset.n_images
     kw_src = np.repeat(np.arange(n, dtype=np.int64), np.diff(dataset.kw_indptr))
@@ -63,7 +64,7 @@ def edge_arrays(dataset: Dataset, features: Features) -> dict[tuple[str, str, st
     return {
         HAS_KEYWORD: (kw_src, kw_dst),
         IN_SCENE: (has_scene, sc_dst),
-        HAS_ATTRIBUTE: (features.bins.image_node, features.bins.attr_node),
+        HAS_ATTRIBUTE: (bins.image_node, bins.attr_node),
     }
 
 
@@ -88,26 +89,35 @@ def similar_image_edges(image: np.ndarray, threshold: float, max_block_bytes: in
     return np.concatenate(src).astype(np.int64), np.concatenate(dst).astype(np.int64)
 
 
-def build_graph(dataset: Dataset, features: Features, *, image_similarity: float | None = None) -> KnowledgeGraph:
+def build_graph(dataset: Dataset, features: Features | None, *, image_similarity: float | None = None) -> KnowledgeGraph:
     """Dataset + features -> KnowledgeGraph. ``image_similarity`` adds image-image
-    edges for CLIP cosine >= that value (off by default)."""
+    edges for CLIP cosine >= that value (off by default).
+
+    With ``features=None`` only the structure is built (no 'feat' data): enough for
+    counts (`mmkg-tui info`) without any model.
+    """
     import dgl
 
-    arrays = edge_arrays(dataset, features)
+    bins = features.bins if features is not None else bin_attributes(dataset)
+    arrays = edge_arrays(dataset, bins)
     data = {}
     for (s, e, d), (src, dst) in arrays.items():
         data[(s, e, d)] = (torch.from_numpy(src), torch.from_numpy(dst))
         data[(d, REVERSE_ETYPES[e], s)] = (torch.from_numpy(dst), torch.from_numpy(src))
     if image_similarity is not None:
+        if features is None:
+            raise ValueError("image-image similarity edges need features")
         src, dst = similar_image_edges(features.image, image_similarity)
         data[SIMILAR] = (torch.from_numpy(src), torch.from_numpy(dst))
     num_nodes = {
         "image": dataset.n_images, "keyword": dataset.n_keywords,
-        "scene": dataset.n_scenes, "attribute": features.bins.n_nodes,
+        "scene": dataset.n_scenes, "attribute": bins.n_nodes,
     }
     g = dgl.heterograph(data, num_nodes_dict=num_nodes, idtype=torch.int64)
+    if features is None:
+        return KnowledgeGraph(g, list(dataset.ids), list(dataset.keywords), list(dataset.scenes), list(bins.labels))
     g.nodes["image"].data["feat"] = torch.from_numpy(np.ascontiguousarray(features.image, dtype=np.float32))
     g.nodes["keyword"].data["feat"] = torch.from_numpy(np.ascontiguousarray(features.keyword, dtype=np.float32))
     g.nodes["scene"].data["feat"] = torch.from_numpy(np.ascontiguousarray(features.scene, dtype=np.float32).reshape(-1, features.dim))
     g.nodes["attribute"].data["feat"] = torch.from_numpy(np.ascontiguousarray(features.attribute, dtype=np.float32).reshape(-1, features.dim))
-    return KnowledgeGraph(g, list(dataset.ids), list(dataset.keywords), list(dataset.scenes), list(features.bins.labels))
+    return KnowledgeGraph(g, list(dataset.ids), list(dataset.keywords), list(dataset.scenes), list(bins.labels))
