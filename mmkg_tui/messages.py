@@ -1,0 +1,151 @@
+"""Messages the app's thread workers post back to the event loop, and the rate
+limiter that keeps training progress to a few messages a second.
+
+Workers never touch widgets: they post these (``App.post_message`` is thread-safe)
+and the handlers on the event loop update the views.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+
+class LoadStatus(Message):
+    """A loading stage started (shown under the loading indicator)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class SessionReady(Message):
+    """Dataset, features and graph are loaded (and maybe a run reopened)."""
+
+    def __init__(self, session: Any) -> None:
+        super().__init__()
+        self.session = session
+
+
+class LoadFailed(Message):
+    """Loading failed with a user-facing error (engine.errors.MMKGError)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+@dataclass
+class TrainingSnapshot:
+    """The state of a training run as the UI shows it (built in the worker)."""
+
+    stage: str = "train"  # "train" or a StageProgress stage
+    seed_index: int = 0
+    n_seeds: int = 1
+    epoch: int = 0
+    epochs: int = 0
+    step: int = 0
+    steps_per_epoch: int = 0
+    loss: float | None = None
+    eta_s: float | None = None
+    examples_per_s: float | None = None
+    message: str = ""
+    losses: list[tuple[float, float]] = field(default_factory=list)  # (fractional epoch, loss)
+
+    @property
+    def fraction(self) -> float:
+        """Overall progress over seeds and epochs, in [0, 1]."""
+        if not self.epochs or not self.n_seeds:
+            return 0.0
+        per_seed = (self.epoch + (self.step / self.steps_per_epoch if self.steps_per_epoch else 0)) / self.epochs
+        return min(1.0, (self.seed_index + min(per_seed, 1.0)) / self.n_seeds)
+
+
+class TrainingProgress(Message):
+    """Coalesced training progress (at most ~10 a second)."""
+
+    def __init__(self, snapshot: TrainingSnapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+
+class TrainingLog(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class TrainingDone(Message):
+    """Training finished and the run was saved (run_dir None if saving failed)."""
+
+    def __init__(self, result: Any, run_dir: str | None, save_error: str | None = None) -> None:
+        super().__init__()
+        self.result = result
+        self.run_dir = run_dir
+        self.save_error = save_error
+
+
+class TrainingCancelled(Message):
+    pass
+
+
+class TrainingFailed(Message):
+    """Training stopped on a user-facing error (bad settings, bad data)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class Coalescer:
+    """Lets a message through at most every ``interval`` seconds, except ones marked
+    ``force`` (epoch ends, stage changes), so a fast loop cannot flood the UI."""
+
+    def __init__(self, interval: float = 0.1, clock=time.monotonic) -> None:
+        self.interval = interval
+        self.clock = clock
+        self._last = float("-inf")
+
+    def ready(self, force: bool = False) -> bool:
+        now = self.clock()
+        if force or now - self._last >= self.interval:
+            self._last = now
+            return True
+        return False
+
+
+class SnapshotBuilder:
+    """Folds the engine's progress events (TrainProgress / StageProgress, matched by
+    their fields) into one TrainingSnapshot; says when an event must not be dropped."""
+
+    def __init__(self) -> None:
+        self.snap = TrainingSnapshot()
+        self._epoch_key: tuple[int, int] | None = None
+
+    def update(self, event: Any) -> bool:
+        """Apply ``event``; True when it should be shown even if the rate limit says no."""
+        s = self.snap
+        if hasattr(event, "epoch"):
+            force = s.stage != "train" or event.step >= event.steps_per_epoch
+            s.stage = "train"
+            s.seed_index, s.n_seeds = event.seed_index, event.n_seeds
+            s.epoch, s.epochs = event.epoch, event.epochs
+            s.step, s.steps_per_epoch = event.step, event.steps_per_epoch
+            s.loss, s.eta_s = float(event.loss), event.eta_s
+            s.examples_per_s = event.examples_per_s
+            if event.seed_index == 0:  # the curve follows the first seed, like loss_history
+                x = event.epoch + (event.step / event.steps_per_epoch if event.steps_per_epoch else 0)
+                s.losses = [p for p in s.losses if p[0] < x] + [(x, float(event.loss))]
+            return force
+        if hasattr(event, "stage"):
+            force = s.stage != event.stage
+            s.stage, s.message = event.stage, getattr(event, "message", "") or ""
+            return force
+        return True
+
+    def copy(self) -> TrainingSnapshot:
+        s = self.snap
+        return TrainingSnapshot(**{**s.__dict__, "losses": list(s.losses)})

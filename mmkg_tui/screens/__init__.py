@@ -1,0 +1,1 @@
+"""Screens: loading, main (the five views), help, error, confirm."""

@@ -1,0 +1,101 @@
+"""The main screen: the top bar, the five views as tabs, and the footer. Its bindings
+are the app's keyboard map (listed by `?` and offered by the command palette)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, TabbedContent, TabPane
+
+from mmkg_tui.widgets.evaluate import EvaluateView
+from mmkg_tui.widgets.images import ImagesView
+from mmkg_tui.widgets.keywords import KeywordsView
+from mmkg_tui.widgets.overview import OverviewView
+from mmkg_tui.widgets.topbar import TopBar
+from mmkg_tui.widgets.train import TrainView
+
+VIEWS = (("overview", "1 Overview"), ("images", "2 Images"), ("keywords", "3 Keywords"),
+         ("train", "4 Train"), ("evaluate", "5 Evaluate"))
+
+
+class MainScreen(Screen):
+    BINDINGS = [
+        Binding("1", "show_view('overview')", "Overview", id="view.overview"),
+        Binding("2", "show_view('images')", "Images", id="view.images"),
+        Binding("3", "show_view('keywords')", "Keywords", id="view.keywords"),
+        Binding("4", "show_view('train')", "Train", id="view.train"),
+        Binding("5", "show_view('evaluate')", "Evaluate", id="view.evaluate"),
+        Binding("m", "cycle_method(1)", "Method", id="method.next"),
+        Binding("M", "cycle_method(-1)", "Previous method", show=False, id="method.previous"),
+        Binding("]", "step_threshold(0.01)", "t+.01", id="threshold.up"),
+        Binding("[", "step_threshold(-0.01)", "t-.01", id="threshold.down"),
+        Binding("}", "step_threshold(0.05)", "Threshold +0.05", show=False, id="threshold.up5"),
+        Binding("{", "step_threshold(-0.05)", "Threshold -0.05", show=False, id="threshold.down5"),
+        Binding("t", "edit_threshold", "Type t", id="threshold.edit"),
+        Binding("r", "start_training", "Run training", id="train.start"),
+        Binding("escape", "cancel_training", "Cancel training", id="train.cancel"),
+        Binding("slash", "search_images", "Search images", show=False, id="images.search"),
+    ]
+
+    def __init__(self, train_defaults: dict | None) -> None:
+        super().__init__()
+        self.train_defaults = train_defaults
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(id="topbar")
+        with TabbedContent(initial="overview", id="views"):
+            with TabPane(VIEWS[0][1], id="overview"):
+                yield OverviewView(id="overview-view")
+            with TabPane(VIEWS[1][1], id="images"):
+                yield ImagesView(id="images-view")
+            with TabPane(VIEWS[2][1], id="keywords"):
+                yield KeywordsView(id="keywords-view")
+            with TabPane(VIEWS[3][1], id="train"):
+                yield TrainView(self.train_defaults, id="train-view")
+            with TabPane(VIEWS[4][1], id="evaluate"):
+                yield EvaluateView(id="evaluate-view")
+        yield Footer(compact=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_training":
+            return True if self.app.training else False  # hidden unless training runs
+        if action == "start_training":
+            return None if self.app.training else True  # shown disabled while training
+        if action == "cycle_method":
+            return True if self.app.session.has_run else None
+        return True
+
+    @property
+    def current_view(self) -> str:
+        return self.query_one("#views", TabbedContent).active
+
+    def action_show_view(self, view: str) -> None:
+        tabs = self.query_one("#views", TabbedContent)
+        tabs.active = view
+        pane = tabs.get_pane(view)
+        focusable = [w for w in pane.query("VimTable, DataTable, Input") if w.focusable]
+        if focusable:
+            focusable[0].focus()
+
+    def action_cycle_method(self, step: int) -> None:
+        self.app.cycle_method(step)
+
+    def action_step_threshold(self, delta: float) -> None:
+        self.app.threshold = self.app.threshold + delta
+
+    def action_edit_threshold(self) -> None:
+        inp = self.query_one("#threshold-input", Input)
+        inp.focus()
+        inp.select_all()
+
+    def action_start_training(self) -> None:
+        self.action_show_view("train")
+        self.query_one(TrainView).request_start()
+
+    def action_cancel_training(self) -> None:
+        self.app.cancel_training()
+
+    def action_search_images(self) -> None:
+        self.action_show_view("images")
+        self.query_one("#image-search", Input).focus()

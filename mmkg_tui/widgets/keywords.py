@@ -1,0 +1,99 @@
+"""Keywords: the vocabulary with prevalence and per-keyword precision / recall (test
+rows, at the threshold) and AUC; the selected keyword ranks held-out images by score
+(hero images), true holders marked."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from mmkg_tui.widgets.base import StateView, fmt, no_run_hint
+from mmkg_tui.widgets.lists import VimTable
+
+
+class KeywordsView(StateView):
+    def compose(self) -> ComposeResult:
+        with Vertical(id="keywords-left"):
+            yield Static("", id="keywords-head", classes="view-head")
+            yield VimTable(id="keyword-table")
+        with Vertical(id="keywords-right"):
+            yield Static("", id="ranking-head", classes="view-head")
+            yield VimTable(id="ranking-table")
+
+    def on_mount(self) -> None:
+        t = self.query_one("#keyword-table", VimTable)
+        for label, key in (("keyword", "kw"), ("images", "n"), ("prev %", "prev"),
+                           ("P@t", "p"), ("R@t", "r"), ("AUC", "auc")):
+            t.add_column(label, key=key)
+        r = self.query_one("#ranking-table", VimTable)
+        for label, key in (("#", "rank"), ("image", "image"), ("scene", "scene"), ("score", "score"),
+                           ("holds it", "true"), ("@t", "pred")):
+            r.add_column(label, key=key)
+
+    def update_view(self, reason: str) -> None:
+        self.refill_keywords()
+        self.show_ranking()
+
+    def refill_keywords(self) -> None:
+        s = self.session
+        table = self.query_one("#keyword-table", VimTable)
+        keep = table.cursor_row
+        counts = s.dataset.keyword_counts()
+        n = max(s.dataset.n_images, 1)
+        p = r = auc = None
+        if s.has_run:
+            pk = s.per_keyword()
+            p, r = pk["precision"], pk["recall"]
+            auc = s.keyword_auc()
+        head = self.query_one("#keywords-head", Static)
+        head.update(f"{s.dataset.n_keywords} keywords; P/R on test images at threshold {s.threshold:.2f}"
+                    + (f", method {s.method}" if s.has_run else " (no run yet: press r to train)"))
+        table.clear()
+        for k, name in enumerate(s.dataset.keywords):
+            cells = [name, f"{int(counts[k]):,}", f"{100 * counts[k] / n:.1f}"]
+            cells += [_num(p, k), _num(r, k), _num(auc, k)]
+            table.add_row(*cells, key=str(k))
+        if table.row_count:
+            table.move_cursor(row=min(keep, table.row_count - 1))
+
+    def selected_keyword(self) -> int | None:
+        key = self.query_one("#keyword-table", VimTable).selected_key()
+        return None if key is None else int(key)
+
+    def show_ranking(self) -> None:
+        s = self.session
+        head = self.query_one("#ranking-head", Static)
+        table = self.query_one("#ranking-table", VimTable)
+        table.clear()
+        k = self.selected_keyword()
+        if k is None:
+            head.update("")
+            return
+        if not s.has_run:
+            head.update(no_run_hint(f"ranking images by '{s.dataset.keywords[k]}'"))
+            return
+        ranking = s.ranking(k)
+        holders = sum(1 for _, _, h in ranking if h)
+        head.update(f"hero images for '{s.dataset.keywords[k]}' by {s.method} score "
+                    f"(held-out images; {holders} holders in the top {len(ranking)})")
+        for i, (row, score, holds) in enumerate(ranking, 1):
+            above = score >= s.threshold
+            mark = Text("✓", style="bold green") if holds else Text("")
+            pred = Text("TP" if holds and above else "FP" if above else "missed" if holds else "",
+                        style="green" if holds and above else "red" if above else "yellow")
+            table.add_row(str(i), s.dataset.ids[row], s.scene_of(row), f"{score:.3f}", mark, pred, key=str(row))
+
+    @on(DataTable.RowHighlighted, "#keyword-table")
+    def _keyword(self, _event) -> None:
+        self.show_ranking()
+
+
+def _num(values: np.ndarray | None, k: int) -> str:
+    if values is None:
+        return "-"
+    v = float(values[k])
+    return "-" if not np.isfinite(v) else fmt(v, 2)

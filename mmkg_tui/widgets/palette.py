@@ -1,0 +1,37 @@
+"""Command palette provider: every binding of the main screen and the app, the views,
+and one entry per method of the current run."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+class MMKGCommands(Provider):
+    def commands(self) -> list[tuple[str, object, str]]:
+        app = self.app
+        out: list[tuple[str, object, str]] = []
+        screen = app.main_screen  # type: ignore[attr-defined]
+        if screen is not None:
+            for b in screen.BINDINGS:
+                if screen.check_action(b.action.split("(")[0], ()) is False:
+                    continue
+                out.append((f"{b.description} ({b.key_display or b.key})",
+                            partial(app.run_action, b.action, screen), b.id or ""))
+            for m in app.session.methods:
+                out.append((f"method: {m}", partial(app.set_method, m), "follow this method in every view"))
+        for b in app.BINDINGS:
+            out.append((f"{b.description} ({b.key_display or b.key})", partial(app.run_action, b.action), b.id or ""))
+        return out
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self.commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self.commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
