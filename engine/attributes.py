@@ -30,13 +30,15 @@ class AttributeBins:
 def human_number(x: float) -> str:
     """Short human form: 1234567 -> '1.2M', 750000 -> '750k', 2.5 -> '2.5'."""
     ax = abs(x)
+    if 1e3 <= ax < 1e4:  # years, square feet: '1975' reads better than '2.0k' (and stays distinct)
+        return f"{x:.0f}"
     for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if ax >= div:
             v = x / div
             return f"{v:.0f}{suffix}" if abs(v) >= 100 or v == int(v) else f"{v:.1f}{suffix}"
     if x == int(x):
         return str(int(x))
-    return f"{x:.2g}"
+    return f"{x:.0f}" if ax >= 100 else f"{x:.3g}"  # never scientific notation (was 670.5 -> '6.7e+02')
 
 
 def bin_attributes(dataset: Dataset, n_bins: int = 4) -> AttributeBins:
