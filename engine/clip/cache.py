@@ -168,3 +168,39 @@ class VectorStore:
         self._keys, self._vecs, self._shards, self._index = [keys], [vecs], [path], None
         for p in old:
             p.unlink(missing_ok=True)
+
+
+class FailureLog:
+    """Images known to be unreadable, keyed like the vectors (a changed file is retried).
+
+    Lets a second run skip corrupt files without decoding them or loading a model.
+    Stored as one small JSON file, written atomically; a damaged one is ignored.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.reasons: dict[str, str] = {}
+        self._dirty = False
+
+    def load(self) -> "FailureLog":
+        try:
+            data = json.loads(self.path.read_text("utf-8"))
+            if isinstance(data, dict) and data.get("format") == FORMAT:
+                self.reasons = {str(k): str(v) for k, v in data.get("failed", {}).items()}
+        except (OSError, ValueError):
+            self.reasons = {}
+        return self
+
+    def get(self, key: bytes | None) -> str | None:
+        return self.reasons.get(key.decode()) if key is not None else None
+
+    def add(self, key: bytes, reason: str) -> None:
+        self.reasons[key.decode()] = reason
+        self._dirty = True
+
+    def save(self) -> None:
+        if self._dirty:
+            from engine.atomic import atomic_write_text
+
+            atomic_write_text(self.path, json.dumps({"format": FORMAT, "failed": self.reasons}))
+            self._dirty = False

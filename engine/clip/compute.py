@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.attributes import bin_attributes
-from engine.clip.cache import VectorStore, digest
+from engine.clip.cache import FailureLog, VectorStore, digest
 from engine.clip.config import ClipConfig, cache_root
 from engine.dataset import Dataset
 from engine.errors import DataError, Problem
@@ -97,8 +97,10 @@ def _images(dataset: Dataset, towers: _Towers, stats: EmbedStats, progress, canc
     if emb is not None:
         stats.images_precomputed = dataset.n_images
         return dataset, l2_normalize(emb.image)
-    res = encode_images(dataset.image_paths, towers.store("images"), towers.model, towers.cfg,
-                        progress=progress, cancel=cancel, strict=strict)
+    store = towers.store("images")
+    failures = FailureLog(store.folder / "failed.json").load()
+    res = encode_images(dataset.image_paths, store, towers.model, towers.cfg,
+                        progress=progress, cancel=cancel, strict=strict, failures=failures)
     stats.images_cached, stats.images_computed = res.cached, res.computed
     stats.images_skipped = int((~res.ok).sum())
     stats.problems.extend(res.problems)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.clip.cache import VectorStore, image_key, text_key
+from engine.clip.cache import FailureLog, VectorStore, image_key, text_key
 from engine.clip.config import ClipConfig
 from engine.clip.images import iter_batches
 from engine.errors import DataError, Problem
@@ -42,14 +42,27 @@ def _forward_images(loaded, tensors: list) -> np.ndarray:
         return l2_normalize(loaded.model.encode_image(x).float().cpu().numpy())
 
 
+def _bad_image(path: str, reason: str, strict: bool, problems: list[Problem]) -> None:
+    if strict:
+        raise DataError(reason, path=path or None,
+                        hint="fix or remove the file, or run without --strict to skip it")
+    problems.append(Problem(f"{reason}; image skipped", path=path or None))
+
+
 def encode_images(paths: Sequence[str], store: VectorStore, get_model: Callable, cfg: ClipConfig, *,
                   progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
-                  strict: bool = False) -> ImageResult:
+                  strict: bool = False, failures: FailureLog | None = None) -> ImageResult:
     n = len(paths)
     keys = [image_key(p) for p in paths]
     found, vecs = store.lookup(keys)
     res = ImageResult(vecs, found.copy(), cached=int(found.sum()))
-    todo = np.nonzero(~found)[0].tolist()
+    todo = []
+    for i in np.nonzero(~found)[0].tolist():
+        known = failures.get(keys[i]) if failures is not None else None
+        if known is None:
+            todo.append(i)
+        else:  # unchanged file that failed before: no need to decode it again
+            _bad_image(paths[i], known, strict, res.problems)
     report(progress, IMAGE_STAGE, res.cached, n, message=f"{res.cached} cached")
     if not todo:
         return res
@@ -69,10 +82,9 @@ def encode_images(paths: Sequence[str], store: VectorStore, get_model: Callable,
             good = [d for d in batch if d.tensor is not None]
             for d in batch:
                 if d.tensor is None:
-                    if strict:
-                        raise DataError(d.error or "unreadable image", path=paths[d.index] or None,
-                                        hint="fix or remove the file, or run without --strict to skip it")
-                    res.problems.append(Problem(f"{d.error}; image skipped", path=paths[d.index] or None))
+                    if failures is not None and keys[d.index] is not None:
+                        failures.add(keys[d.index], d.error or "unreadable image")
+                    _bad_image(paths[d.index], d.error or "unreadable image", strict, res.problems)
             if good:
                 check_cancel(cancel)
                 out = _forward_images(loaded, [d.tensor for d in good])
@@ -90,6 +102,8 @@ def encode_images(paths: Sequence[str], store: VectorStore, get_model: Callable,
             report(progress, IMAGE_STAGE, done, n)
     finally:
         flush()
+        if failures is not None:
+            failures.save()
     return res
 
 

@@ -215,14 +215,13 @@ def load_clip(cfg: ClipConfig, spec: ModelSpec | None = None) -> LoadedClip:
 
 def _build(spec: ModelSpec, weights: Path, device: str) -> LoadedClip:
     import open_clip
-    from open_clip.transform import PreprocessCfg
 
-    keys = set(PreprocessCfg.__dataclass_fields__) - {"size"}
-    pp = {k: v for k, v in spec.tag_cfg.items() if k in keys}
+    tag = spec.tag_cfg
     try:
         model, _, preprocess = open_clip.create_model_and_transforms(
-            spec.model, pretrained=str(weights), device=device,
-            force_preprocess_cfg=pp or None, quick_gelu=spec.quick_gelu)
+            spec.model, pretrained=str(weights), device=device, quick_gelu=spec.quick_gelu,
+            image_mean=tag.get("mean"), image_std=tag.get("std"),
+            image_interpolation=tag.get("interpolation"), image_resize_mode=tag.get("resize_mode"))
     except (RuntimeError, OSError, ValueError, KeyError) as exc:
         raise ModelUnavailableError(
             f"could not load weights {weights} into {spec.model}: {exc}", path=weights,
