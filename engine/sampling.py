@@ -1,0 +1,135 @@
+"""The homogeneous view of the training graph, negative sampling and minibatches.
+
+Design: GraphSAGE runs on the *homogeneous* version of the knowledge graph
+(``dgl.to_homogeneous``): one node id space over images, keywords, scenes and
+attribute nodes, ``ndata['ntype']`` telling the type (the model adds a learned
+per-type input vector, engine.model). Every heterograph edge type has its reverse
+with the same local ids, so the reverse of homogeneous edge e is a fixed id:
+``reverse_eids`` feeds ``as_edge_prediction_sampler(exclude='reverse_id')`` and a
+training edge image->keyword and its keyword->image twin are both removed from the
+sampled neighbourhoods of their own minibatch (no leakage of the edge being predicted).
+
+Negatives: ``negative_sampler.Uniform`` would draw from *all* nodes of a homogeneous
+graph; ``KeywordUniform`` subclasses it so the Q negatives of each positive are
+uniform over the keyword nodes only (P_n of the objective).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+os.environ.setdefault("DGLBACKEND", "pytorch")
+
+import numpy as np
+import torch
+
+from engine.graph import REVERSE_ETYPES
+
+
+@dataclass
+class HomGraph:
+    g: "dgl.DGLGraph"  # noqa: F821  homogeneous; ndata 'feat', 'ntype'
+    ntypes: list[str]  # index = ndata['ntype'] value
+    offsets: dict[str, int]  # first homogeneous id of each node type (ids contiguous per type)
+    counts: dict[str, int]
+    image_rows: np.ndarray  # dataset row of each image node (image node i -> image_rows[i])
+    reverse_eids: torch.Tensor  # (E,) homogeneous id of each edge's reverse
+    train_eids: torch.Tensor  # homogeneous ids of the image->has_keyword edges
+
+    def node_id(self, ntype: str, local) -> np.ndarray:
+        return self.offsets[ntype] + np.asarray(local, dtype=np.int64)
+
+    @property
+    def keyword_range(self) -> tuple[int, int]:
+        lo = self.offsets["keyword"]
+        return lo, lo + self.counts["keyword"]
+
+    @property
+    def num_nodes(self) -> int:
+        return int(self.g.num_nodes())
+
+
+def to_homogeneous(hg, image_rows: np.ndarray) -> HomGraph:
+    """Heterograph (the training graph, engine.split.training_graph) -> HomGraph."""
+    import dgl
+
+    g = dgl.to_homogeneous(hg, ndata=["feat"])
+    ntype = g.ndata[dgl.NTYPE]
+    offsets, counts = {}, {}
+    for t, name in enumerate(hg.ntypes):
+        ids = torch.nonzero(ntype == t, as_tuple=True)[0]
+        counts[name] = int(ids.numel())
+        offsets[name] = int(ids[0]) if ids.numel() else int(g.num_nodes())
+        if ids.numel():
+            assert int(ids[-1]) - int(ids[0]) + 1 == ids.numel(), "node types must be contiguous"
+    etype = g.edata[dgl.ETYPE]
+    local = g.edata[dgl.EID]
+    # homogeneous ids of each edge type, ordered by the type's local edge id
+    by_type = []
+    for t in range(len(hg.canonical_etypes)):
+        ids = torch.nonzero(etype == t, as_tuple=True)[0]
+        by_type.append(ids[torch.argsort(local[ids])])
+    reverse = torch.arange(g.num_edges(), dtype=torch.int64)
+    index = {c[1]: t for t, c in enumerate(hg.canonical_etypes)}
+    for t, (_, name, _) in enumerate(hg.canonical_etypes):
+        rev = REVERSE_ETYPES.get(name)
+        if rev is not None and rev in index:
+            reverse[by_type[t]] = by_type[index[rev]]
+    train_eids = by_type[index["has_keyword"]]
+    g.ndata["ntype"] = ntype.to(torch.int64)
+    for k in (dgl.NTYPE, dgl.NID):
+        g.ndata.pop(k, None)
+    for k in (dgl.ETYPE, dgl.EID):
+        g.edata.pop(k, None)
+    return HomGraph(g, list(hg.ntypes), offsets, counts, np.asarray(image_rows, dtype=np.int64),
+                    reverse, train_eids)
+
+
+class KeywordUniform:
+    """Per-source uniform negatives restricted to the node id range [lo, hi).
+
+    A subclass of ``dgl.dataloading.negative_sampler.Uniform`` (built lazily so DGL is
+    imported only when training): for each positive (u, v), Q pairs (u, v_n) with v_n
+    uniform over the keyword nodes, laid out as DGL's ``Uniform`` does (the Q
+    negatives of positive i are consecutive). Randomness from torch's global RNG.
+    """
+
+    def __new__(cls, k: int, lo: int, hi: int):
+        from dgl.dataloading import negative_sampler
+
+        class _KeywordUniform(negative_sampler.Uniform):
+            def __init__(self, k, lo, hi):
+                super().__init__(k)
+                self.lo, self.hi = int(lo), int(hi)
+
+            def _generate(self, g, eids, canonical_etype):
+                src, _ = g.find_edges(eids, etype=canonical_etype)
+                src = src.repeat_interleave(self.k)
+                dst = torch.randint(self.lo, self.hi, (src.shape[0],), dtype=src.dtype)
+                return src, dst
+
+        return _KeywordUniform(k, lo, hi)
+
+
+def edge_sampler(hom: HomGraph, fanouts, negatives: int):
+    """NeighborSampler(fanouts) wrapped for link prediction with reverse-id exclusion."""
+    import dgl
+
+    base = dgl.dataloading.NeighborSampler(list(fanouts))
+    lo, hi = hom.keyword_range
+    return dgl.dataloading.as_edge_prediction_sampler(
+        base, exclude="reverse_id", reverse_eids=hom.reverse_eids,
+        negative_sampler=KeywordUniform(negatives, lo, hi),
+    )
+
+
+def epoch_loader(hom: HomGraph, sampler, batch_size: int, generator: torch.Generator):
+    """One epoch of minibatches over the training edges, shuffled by ``generator``."""
+    import dgl
+
+    perm = torch.randperm(hom.train_eids.numel(), generator=generator)
+    return dgl.dataloading.DataLoader(
+        hom.g, hom.train_eids[perm], sampler, batch_size=batch_size, shuffle=False,
+        drop_last=False, num_workers=0, device="cpu",
+    )
