@@ -98,6 +98,7 @@ KEYWORDS: dict[str, tuple[tuple[str, ...], float, float]] = {
     "workbench": (("garage", "basement"), -0.4, 0.7),
 }
 
+BLOCK = 4096  # rows per random stream (output is identical for any cfg.chunk)
 PROMPT_NOTE = "synthetic demo (not CLIP): seeded generator, see engine/synthetic.py"
 
 
@@ -185,6 +186,23 @@ class SyntheticWorld:
         return l2_normalize(out)
 
     # -------------------------------------------------------------- images
+    def _row_draws(self, start: int, stop: int, K: int, d: int):
+        """Uniforms (tags, missing, wrong) and image noise for rows [start, stop),
+        drawn block by block from streams seeded by (seed, block index).
+        ``start`` is a multiple of BLOCK and ``stop`` one too, or the end."""
+        n = stop - start
+        u_true, u_miss, u_wrong = (np.empty((n, K)) for _ in range(3))
+        noise = np.empty((n, d), dtype=np.float32)
+        for lo in range(start, stop, BLOCK):
+            hi = min(stop, lo + BLOCK)
+            r = np.random.default_rng([self.cfg.seed, 13, lo // BLOCK])
+            sl = slice(lo - start, hi - start)
+            r.random(out=u_true[sl])
+            r.standard_normal(out=noise[sl], dtype=np.float32)
+            r.random(out=u_miss[sl])
+            r.random(out=u_wrong[sl])
+        return u_true, noise, u_miss, u_wrong
+
     def make_dataset(self, name: str = "synthetic listings") -> Dataset:
         cfg = self.cfg
         N, K, d = cfg.n_images, len(self.keywords), cfg.dim
@@ -213,25 +231,29 @@ class SyntheticWorld:
         indices_parts = []
         offset = 0
         lux_img = lux[listing]
-        for start in range(0, N, cfg.chunk):
-            stop = min(N, start + cfg.chunk)
+        # per-image randomness comes from fixed blocks of BLOCK rows (one seeded stream
+        # each), so the output does not depend on cfg.chunk (which only bounds memory)
+        step = max(BLOCK, cfg.chunk // BLOCK * BLOCK)
+        for start in range(0, N, step):
+            stop = min(N, start + step)
             n = stop - start
             sc = scene[start:stop]
+            u_true, noise, u_miss, u_wrong = self._row_draws(start, stop, K, d)
             p = self.affinity[sc] * self.base_rate[None, :]
             p = p * np.exp(0.9 * self.luxury_loading[None, :] * lux_img[start:stop, None] - 0.4 * self.luxury_loading[None, :] ** 2)
             p = np.clip(p, 0, 0.95)
-            true = rng.random((n, K)) < p
+            true = u_true < p
             # pixels: scene + visible true keywords + listing style + noise, around the image mean
             vis = true * self.visibility[None, :]
             emb = 0.9 * self.scene_concept[sc] + vis @ self.kw_concept * 0.85
             emb += 0.6 * listing_style[listing[start:stop]]  # photos of one listing look alike
-            emb += rng.normal(scale=cfg.image_noise / np.sqrt(d), size=(n, d)).astype(np.float32)
+            emb += noise * np.float32(cfg.image_noise / np.sqrt(d))
             emb = l2_normalize(emb)
             emb = l2_normalize(cfg.img_gap * self.img_mean[None, :] + emb)
             image[start:stop] = emb
             # labels: drop some true tags, add a few wrong ones
-            labels = true & (rng.random((n, K)) >= cfg.p_missing)
-            labels |= rng.random((n, K)) < cfg.p_wrong * self.affinity[sc] * 3
+            labels = true & (u_miss >= cfg.p_missing)
+            labels |= u_wrong < cfg.p_wrong * self.affinity[sc] * 3
             rows, cols = np.nonzero(labels)
             counts = np.bincount(rows, minlength=n)
             indptr_parts.append(offset + np.cumsum(counts))
