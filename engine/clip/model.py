@@ -222,7 +222,7 @@ def _build(spec: ModelSpec, weights: Path, device: str) -> LoadedClip:
             spec.model, pretrained=str(weights), device=device, quick_gelu=spec.quick_gelu,
             image_mean=tag.get("mean"), image_std=tag.get("std"),
             image_interpolation=tag.get("interpolation"), image_resize_mode=tag.get("resize_mode"))
-    except (RuntimeError, OSError, ValueError, KeyError) as exc:
+    except Exception as exc:  # torch.load, state-dict mismatches, bad files: all user-facing
         raise ModelUnavailableError(
             f"could not load weights {weights} into {spec.model}: {exc}", path=weights,
             field="clip-pretrained",
