@@ -118,7 +118,7 @@ def check_images(result: LoadResult) -> None:
                                            label="lines" if missing[0][1] is not None else "files"))
         return
     more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-    hint = result.image_hint or f"image paths are relative to the manifest folder {Path(ds.source_path).parent}"
+    hint = result.image_hint or f"image paths are relative to the manifest folder {Path(ds.source_path).parent.resolve()}"
     raise DataError(f"{len(missing)} image file(s) not found: {'; '.join(where)}{more}",
                     path=ds.source_path, line=missing[0][1], field="image",
                     hint=f"{hint}; fix the paths, or pass --embeddings FILE with precomputed vectors")
