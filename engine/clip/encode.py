@@ -63,7 +63,8 @@ def encode_images(paths: Sequence[str], store: VectorStore, get_model: Callable,
             todo.append(i)
         else:  # unchanged file that failed before: no need to decode it again
             _bad_image(paths[i], known, strict, res.problems)
-    report(progress, IMAGE_STAGE, res.cached, n, message=f"{res.cached} cached")
+    done = n - len(todo)  # cached, or known to be unreadable
+    report(progress, IMAGE_STAGE, done, n, message=f"{res.cached} cached")
     if not todo:
         return res
     loaded = get_model()
@@ -76,7 +77,6 @@ def encode_images(paths: Sequence[str], store: VectorStore, get_model: Callable,
             new_keys.clear()
             new_vecs.clear()
 
-    done = res.cached
     try:
         for batch in iter_batches(paths, todo, loaded.preprocess, cfg.batch_size, cfg.num_workers, cancel):
             good = [d for d in batch if d.tensor is not None]
