@@ -315,3 +315,13 @@ def test_permission_denied(images):  # pragma: no cover - depends on the user
     m = write(images / "m.csv", GOOD_CSV)
     m.chmod(0)
     assert "cannot open" in error_of(m).message
+
+
+def test_csv_trailing_comma_and_json_list_keywords(images):
+    m = write(images / "m.csv", 'id,image,keywords,\na,img/a.png,"[""pool"", ""deck""]",\nb,img/b.jpg,x|[y],\n')
+    ds = load_dataset(m)
+    assert kw_sets(ds) == {"a": {"pool", "deck"}, "b": {"x", "[y]"}}
+    assert ds.text == {} and ds.numeric == {}
+    m2 = write(images / "n.csv", "id,image,keywords,\na,img/a.png,x,oops\n")
+    err = error_of(m2)
+    assert err.line == 1 and "column 4" in err.message

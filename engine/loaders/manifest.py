@@ -181,13 +181,26 @@ def parse_ids(path: Path, cols: Columns) -> list[str]:
     return ids
 
 
+def _split_keywords(v: str, path: Path, line: int) -> list[str]:
+    """'a|b|c', or a JSON list written into a CSV cell ('["a", "b"]')."""
+    t = v.strip()
+    if t.startswith("[") and t.endswith("]"):
+        try:
+            items = json.loads(t)
+        except json.JSONDecodeError:
+            items = None
+        if isinstance(items, list) and all(isinstance(x, str) for x in items):
+            return items
+    return v.split("|")
+
+
 def parse_keywords(path: Path, cols: Columns) -> list[list[str]]:
     out: list[list[str]] = []
     for v, line in zip(cols.values["keywords"], cols.lines):
         if v is None:
             items: list[str] = []
         elif isinstance(v, str):
-            items = v.split("|")
+            items = _split_keywords(v, path, line)
         elif isinstance(v, list):
             bad = [x for x in v if not isinstance(x, str)]
             if bad:
@@ -321,9 +334,14 @@ def load_manifest(path: str | Path, *, strict: bool = False,
 
     numeric: dict[str, np.ndarray] = {}
     text: dict[str, list[str]] = {}
-    for name in cols.names:
+    for pos, name in enumerate(cols.names):
         if name in RESERVED:
             continue
+        if not name:  # e.g. a trailing comma in the header
+            if all(not _as_text(v).strip() for v in cols.values[name]):
+                continue
+            raise DataError(f"column {pos + 1} has values but no name", path=path, line=1,
+                            hint="give every column a name in the header line")
         kind, vals = classify_column(path, name, cols.values[name], cols.lines)
         (numeric if kind == "numeric" else text)[name] = vals
 

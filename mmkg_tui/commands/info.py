@@ -14,6 +14,7 @@ from typing import Any
 
 TOP_KEYWORDS = 20
 BAR_WIDTH = 30
+MAX_PROBLEMS = 10
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -124,5 +125,7 @@ def render(info: dict[str, Any]) -> None:
         con.print(f"text attributes: {', '.join(info['text_attributes'])}", highlight=False)
     if info["problems"]:
         con.print(f"[bold yellow]{len(info['problems'])} problem(s):[/]")
-        for p in info["problems"]:
+        for p in info["problems"][:MAX_PROBLEMS]:
             con.print(f"  - {p}", highlight=False, markup=False)
+        if len(info["problems"]) > MAX_PROBLEMS:
+            con.print(f"  ... and {len(info['problems']) - MAX_PROBLEMS} more (see --json)", highlight=False)
