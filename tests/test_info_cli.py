@@ -129,3 +129,10 @@ def test_info_loads_no_model_in_a_fresh_process():
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["0", "False", "False"]
+
+
+def test_info_table_on_coco_names_zero_shot_scenes(tmp_path, capsys):
+    write_coco(tmp_path)
+    assert main(["info", "--data", str(tmp_path)]) == 0
+    out = re.sub(r"\s+", " ", capsys.readouterr().out)
+    assert "zero-shot" in out and "kitchen" in out and "caption" in out and "no annotations" in out

@@ -104,12 +104,15 @@ def render(info: dict[str, Any]) -> None:
         kt.add_row(kw, f"{c:,}", f"{100 * c / n:.1f}%", _bar(c / max(top, 1)))
     con.print(kt)
 
-    st = Table(title=f"Scenes ({info['scene_source']})", show_edge=False)
-    st.add_column("scene")
-    st.add_column("images", justify="right")
-    for s, c in info["scene_counts"].items():
-        st.add_row(s, f"{c:,}" if info["scene_source"] != "zero-shot" else "assigned by CLIP")
-    if info["scene_counts"]:
+    if info["scene_source"] == "zero-shot":
+        con.print(f"scenes ({len(info['scene_counts'])}, assigned by CLIP zero-shot when features are computed): "
+                  + ", ".join(info["scene_counts"]), highlight=False)
+    elif info["scene_counts"]:
+        st = Table(title=f"Scenes ({info['scene_source']})", show_edge=False)
+        st.add_column("scene")
+        st.add_column("images", justify="right")
+        for s, c in info["scene_counts"].items():
+            st.add_row(s, f"{c:,}")
         con.print(st)
 
     if info["numeric_ranges"]:
