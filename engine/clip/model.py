@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 from engine.clip.config import ClipConfig
 from engine.errors import ConfigError, ModelUnavailableError
 
-PROBE_TIMEOUT_S = 4.0
+PROBE_TIMEOUT_S = 3.0
 HF_WEIGHTS_NAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 
 REMEDIES = (
@@ -136,13 +136,13 @@ def cached_weights(spec: ModelSpec) -> Path | None:
     return None
 
 
-def _reachable(host: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """Can we open a TCP connection to ``host``:443 within ``timeout`` (DNS included)?"""
+def _reachable(host: str, port: int = 443, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Can we open a TCP connection to ``host``:``port`` within ``timeout`` (DNS included)?"""
     ok = threading.Event()
 
     def probe() -> None:
         try:
-            with socket.create_connection((host, 443), timeout=timeout):
+            with socket.create_connection((host, port), timeout=timeout):
                 ok.set()
         except OSError:
             pass
@@ -170,9 +170,9 @@ def locate_weights(spec: ModelSpec) -> Path:
     if offline():
         raise _unavailable(spec, "not cached and HF_HUB_OFFLINE is set")
     hf = _hf_repo_and_files(spec.tag_cfg)
-    host = (urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname if hf
-            else urlparse(spec.tag_cfg.get("url", "")).hostname)
-    if not host or not _reachable(host):
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co") if hf else spec.tag_cfg.get("url", ""))
+    host, port = url.hostname, url.port or (80 if url.scheme == "http" else 443)
+    if not host or not _reachable(host, port):
         raise _unavailable(spec, f"not cached and {host or 'the download host'} is not reachable")
     from open_clip.pretrained import download_pretrained
 
