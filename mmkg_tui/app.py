@@ -60,6 +60,7 @@ class MMKGApp(App):
         self.session: Session | None = None
         self.main_screen: MainScreen | None = None
         self._cancel_training: threading.Event | None = None
+        self.view_errors: list[str] = []  # view update failures (shown as notifications)
 
     # ------------------------------------------------------------ loading
     def on_mount(self) -> None:
@@ -125,8 +126,8 @@ class MMKGApp(App):
 
     def set_run(self, run: Any, run_dir: str | None) -> None:
         self.session.set_run(run, run_dir)
-        self.method = self.session.method
         self.run_serial += 1
+        self.method = self.session.method
 
     @on(TopBar.MethodPicked)
     def _method_picked(self, message: TopBar.MethodPicked) -> None:

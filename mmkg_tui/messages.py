@@ -42,10 +42,10 @@ class LoadFailed(Message):
 class TrainingSnapshot:
     """The state of a training run as the UI shows it (built in the worker)."""
 
-    stage: str = "train"  # "train" or a StageProgress stage
+    stage: str = ""  # "train", a StageProgress stage, or "" before the first event
     seed_index: int = 0
     n_seeds: int = 1
-    epoch: int = 0
+    epoch: int = 0  # 1-based, as engine.train reports it (0 = not started)
     epochs: int = 0
     step: int = 0
     steps_per_epoch: int = 0
@@ -60,8 +60,15 @@ class TrainingSnapshot:
         """Overall progress over seeds and epochs, in [0, 1]."""
         if not self.epochs or not self.n_seeds:
             return 0.0
-        per_seed = (self.epoch + (self.step / self.steps_per_epoch if self.steps_per_epoch else 0)) / self.epochs
+        per_seed = epoch_position(self.epoch, self.step, self.steps_per_epoch) / self.epochs
         return min(1.0, (self.seed_index + min(per_seed, 1.0)) / self.n_seeds)
+
+
+def epoch_position(epoch: int, step: int, steps_per_epoch: int) -> float:
+    """Epochs done as a real number: epoch 1 of 1-based epochs, half its steps -> 0.5."""
+    if epoch <= 0:
+        return 0.0
+    return (epoch - 1) + (step / steps_per_epoch if steps_per_epoch else 1.0)
 
 
 class TrainingProgress(Message):
@@ -137,7 +144,7 @@ class SnapshotBuilder:
             s.loss, s.eta_s = float(event.loss), event.eta_s
             s.examples_per_s = event.examples_per_s
             if event.seed_index == 0:  # the curve follows the first seed, like loss_history
-                x = event.epoch + (event.step / event.steps_per_epoch if event.steps_per_epoch else 0)
+                x = epoch_position(event.epoch, event.step, event.steps_per_epoch)
                 s.losses = [p for p in s.losses if p[0] < x] + [(x, float(event.loss))]
             return force
         if hasattr(event, "stage"):

@@ -105,6 +105,13 @@ class Session:
             raise ValueError(f"unknown method {method!r}; the run has {self.methods}")
         self.method = method
 
+    def best_threshold(self, method: str | None = None) -> float | None:
+        """The method's best-F1 threshold (chosen on validation rows by the engine)."""
+        if self.run is None:
+            return None
+        value = self.run.best_threshold.get(method or self.method)
+        return None if value is None else clamp_threshold(value)
+
     def set_threshold(self, value: float) -> float:
         self.threshold = clamp_threshold(value)
         return self.threshold
@@ -182,7 +189,7 @@ class Session:
         for name in sorted(self.dataset.numeric):
             v = float(self.dataset.numeric[name][row])
             if np.isfinite(v):
-                out[name] = f"{v:,.0f}" if v == int(v) else f"{v:,.2f}"
+                out[name] = (f"{v:,.0f}" if abs(v) >= 10_000 else f"{v:.0f}") if v == int(v) else f"{v:,.2f}"
         for name in sorted(self.dataset.text):
             out[name] = str(self.dataset.text[name][row])
         return out

@@ -12,7 +12,7 @@ from textual.widgets import Static
 EXTRA = (
     ("j / k", "move down / up in lists (also arrows, g / G for top / bottom)"),
     ("/", "search images (Images view)"),
-    ("tab / shift+tab", "move between controls"),
+    ("tab / shift+tab", "move between controls (in Train: shift+tab from Start edits the settings)"),
     ("enter", "apply the typed threshold / press a button"),
     ("ctrl+p", "command palette: every action by name"),
 )

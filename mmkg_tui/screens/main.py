@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
+from mmkg_tui.widgets.base import StateView
 from mmkg_tui.widgets.evaluate import EvaluateView
 from mmkg_tui.widgets.images import ImagesView
 from mmkg_tui.widgets.keywords import KeywordsView
@@ -28,13 +29,14 @@ class MainScreen(Screen):
         Binding("5", "show_view('evaluate')", "Evaluate", id="view.evaluate"),
         Binding("m", "cycle_method(1)", "Method", id="method.next"),
         Binding("M", "cycle_method(-1)", "Previous method", show=False, id="method.previous"),
-        Binding("]", "step_threshold(0.01)", "t+.01", id="threshold.up"),
-        Binding("[", "step_threshold(-0.01)", "t-.01", id="threshold.down"),
-        Binding("}", "step_threshold(0.05)", "Threshold +0.05", show=False, id="threshold.up5"),
-        Binding("{", "step_threshold(-0.05)", "Threshold -0.05", show=False, id="threshold.down5"),
-        Binding("t", "edit_threshold", "Type t", id="threshold.edit"),
-        Binding("r", "start_training", "Run training", id="train.start"),
-        Binding("escape", "cancel_training", "Cancel training", id="train.cancel"),
+        Binding("]", "step_threshold(0.01)", "thr ±.01", key_display="[ ]", id="threshold.up"),
+        Binding("[", "step_threshold(-0.01)", "Threshold -0.01", show=False, id="threshold.down"),
+        Binding("}", "step_threshold(0.05)", "Threshold +0.05", key_display="}", show=False, id="threshold.up5"),
+        Binding("{", "step_threshold(-0.05)", "Threshold -0.05", key_display="{", show=False, id="threshold.down5"),
+        Binding("b", "best_threshold", "Threshold at best F1", show=False, id="threshold.best"),
+        Binding("t", "edit_threshold", "type thr", id="threshold.edit"),
+        Binding("r", "start_training", "Run", id="train.start"),
+        Binding("escape", "escape", "Cancel training", id="train.cancel"),
         Binding("slash", "search_images", "Search images", show=False, id="images.search"),
     ]
 
@@ -58,8 +60,8 @@ class MainScreen(Screen):
         yield Footer(compact=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel_training":
-            return True if self.app.training else False  # hidden unless training runs
+        if action == "escape":  # cancels training, else leaves a text field; hidden otherwise
+            return True if self.app.training or isinstance(self.focused, Input) else False
         if action == "start_training":
             return None if self.app.training else True  # shown disabled while training
         if action == "cycle_method":
@@ -70,19 +72,35 @@ class MainScreen(Screen):
     def current_view(self) -> str:
         return self.query_one("#views", TabbedContent).active
 
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        for view in event.pane.query(StateView):
+            view.flush()
+
     def action_show_view(self, view: str) -> None:
         tabs = self.query_one("#views", TabbedContent)
         tabs.active = view
         pane = tabs.get_pane(view)
-        focusable = [w for w in pane.query("VimTable, DataTable, Input") if w.focusable]
-        if focusable:
-            focusable[0].focus()
+        for state_view in pane.query(StateView):
+            state_view.flush()
+        # a list or a button, never a text field: the view keys must keep working
+        targets = [w for w in pane.query("DataTable, Button") if w.focusable]
+        if targets:
+            targets[0].focus()
+        else:
+            self.set_focus(None)
 
     def action_cycle_method(self, step: int) -> None:
         self.app.cycle_method(step)
 
     def action_step_threshold(self, delta: float) -> None:
         self.app.threshold = self.app.threshold + delta
+
+    def action_best_threshold(self) -> None:
+        best = self.app.session.best_threshold()
+        if best is None:
+            self.app.notify("No run yet: press r to train.", severity="warning")
+            return
+        self.app.threshold = best
 
     def action_edit_threshold(self) -> None:
         inp = self.query_one("#threshold-input", Input)
@@ -93,8 +111,11 @@ class MainScreen(Screen):
         self.action_show_view("train")
         self.query_one(TrainView).request_start()
 
-    def action_cancel_training(self) -> None:
-        self.app.cancel_training()
+    def action_escape(self) -> None:
+        if self.app.training:
+            self.app.cancel_training()
+        elif isinstance(self.focused, Input):
+            self.set_focus(None)
 
     def action_search_images(self) -> None:
         self.action_show_view("images")

@@ -19,10 +19,44 @@ class StateView(Widget):
         return self.app.session  # type: ignore[attr-defined]
 
     def on_mount(self) -> None:
-        self.watch(self.app, "run_serial", lambda: self.update_view("run"), init=False)
-        self.watch(self.app, "method", lambda: self.update_view("method"), init=False)
-        self.watch(self.app, "threshold", lambda: self.update_view("threshold"), init=False)
-        self.update_view("data")
+        self.watch(self.app, "run_serial", lambda: self.safe_update("run"), init=False)
+        self.watch(self.app, "method", lambda: self.safe_update("method"), init=False)
+        self.watch(self.app, "threshold", lambda: self.safe_update("threshold"), init=False)
+        self.safe_update("data")
+
+    _pending: str | None = None
+    ORDER = ("threshold", "method", "run", "data")  # a later reason includes the earlier ones
+
+    def is_shown(self) -> bool:
+        """False while the view sits in an inactive tab (its pane is not displayed)."""
+        node = self
+        while node is not None and node is not self.screen:
+            if not node.display:
+                return False
+            node = node.parent
+        return True
+
+    def flush(self) -> None:
+        """Apply the update deferred while the view was hidden (called when it is shown)."""
+        if self._pending is not None:
+            reason, self._pending = self._pending, None
+            self.safe_update(reason)
+
+    def safe_update(self, reason: str) -> None:
+        """update_view now if the view is visible, else once when it is shown; a bug in
+        one view is reported (notification + app.view_errors), not fatal to the app."""
+        if reason != "data" and not self.is_shown():
+            if self._pending is None or self.ORDER.index(reason) > self.ORDER.index(self._pending):
+                self._pending = reason
+            return
+        self._pending = None
+        try:
+            self.update_view(reason)
+        except Exception as exc:  # noqa: BLE001 - shown to the user and recorded
+            text = f"{type(self).__name__} could not update ({reason}): {type(exc).__name__}: {exc}"
+            self.log.error(text)
+            self.app.view_errors.append(text)  # type: ignore[attr-defined]
+            self.app.notify(text, severity="error", timeout=8)
 
     def update_view(self, reason: str) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

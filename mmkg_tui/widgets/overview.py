@@ -3,6 +3,7 @@ keyword prevalence as a bar table."""
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -12,7 +13,7 @@ from textual.widgets import Static
 
 from mmkg_tui.widgets.base import StateView
 
-BAR_WIDTH = 28
+BAR_WIDTH = 22
 
 
 def bar(fraction: float, width: int = BAR_WIDTH) -> str:
@@ -29,11 +30,9 @@ def dataset_table(summary: dict) -> Table:
     t.add_row("dataset", summary["name"])
     t.add_row("kind", summary["kind"])
     t.add_row("source", summary.get("source") or "(bundled)")
-    emb = summary.get("embedding_source") or "-"
     if summary.get("synthetic"):
-        t.add_row("embeddings", Text(f"SYNTHETIC demo — {emb}", style="bold yellow"))
-    else:
-        t.add_row("embeddings", emb)
+        t.add_row("data", Text("SYNTHETIC demo: generated listings, not real photos", style="bold yellow"))
+    t.add_row("embeddings", summary.get("embedding_source") or "-")
     t.add_row("images", f"{summary['images']:,}")
     t.add_row("keywords", f"{summary['keywords']:,}")
     t.add_row("scenes", f"{summary['scenes']:,} ({summary.get('scene_source', '')})")
@@ -78,11 +77,12 @@ def prevalence_table(summary: dict) -> Table:
     prev = summary["keyword_prevalence"]
     n = max(summary["images"], 1)
     top = max(prev.values(), default=1) or 1
-    t = Table(title="keyword prevalence", title_justify="left", show_edge=False, pad_edge=False)
-    t.add_column("keyword", no_wrap=True, max_width=24)
-    t.add_column("images", justify="right")
-    t.add_column("%", justify="right")
-    t.add_column("", no_wrap=True)
+    t = Table(title="keyword prevalence", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+              pad_edge=False, collapse_padding=True)
+    t.add_column("keyword", no_wrap=True, max_width=22)
+    t.add_column("images", justify="right", no_wrap=True, min_width=6)
+    t.add_column("%", justify="right", no_wrap=True, min_width=4)
+    t.add_column("", no_wrap=True, min_width=BAR_WIDTH)
     for k, c in sorted(prev.items(), key=lambda kv: (-kv[1], kv[0])):
         t.add_row(k, f"{c:,}", f"{100 * c / n:.1f}", Text(bar(c / top), style="cyan"))
     return t

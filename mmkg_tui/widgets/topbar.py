@@ -28,6 +28,8 @@ class TopBar(StateView):
             super().__init__()
             self.text = text
 
+    _methods: list[str] = []
+
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Label("", id="dataset-name")
@@ -41,17 +43,13 @@ class TopBar(StateView):
         s = self.session
         name = s.dataset.name
         self.query_one("#dataset-name", Label).update(name if len(name) <= 34 else name[:33] + "…")
-        if reason in ("data", "run"):
-            select = self.query_one("#method-select", Select)
-            with self.prevent(Select.Changed):
+        select = self.query_one("#method-select", Select)
+        with self.prevent(Select.Changed):
+            if self._methods != s.methods:
+                self._methods = list(s.methods)
                 select.set_options([(m, m) for m in s.methods])
-                if s.method:
-                    select.value = s.method
-        if reason == "method":
-            select = self.query_one("#method-select", Select)
             if s.method and select.value != s.method:
-                with self.prevent(Select.Changed):
-                    select.value = s.method
+                select.value = s.method
         inp = self.query_one("#threshold-input", Input)
         if not inp.has_focus:
             inp.value = f"{s.threshold:.2f}" if round(s.threshold, 2) == s.threshold else f"{s.threshold:.4g}"

@@ -147,7 +147,7 @@ class TrainView(Vertical):
         self.query_one("#train-progress", ProgressBar).update(progress=snap.fraction)
         if snap.stage == "train":
             seed = f"seed {snap.seed_index + 1}/{snap.n_seeds}  " if snap.n_seeds > 1 else ""
-            text = (f"{seed}epoch {min(snap.epoch + 1, snap.epochs)}/{snap.epochs}  "
+            text = (f"{seed}epoch {snap.epoch}/{snap.epochs}  "
                     f"step {snap.step}/{snap.steps_per_epoch}  loss {snap.loss:.4f}  "
                     f"ETA {format_eta(snap.eta_s)}")
         else:

@@ -1,0 +1,63 @@
+"""Shared pieces of the app tests: a tiny seeded world, one tiny real run per test
+session (hidden=32, 1 epoch), plain-text rendering of widgets, and fixtures."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import io
+
+import pytest
+from rich.console import Console
+
+SIZE = (120, 40)
+HAS_LEARNING = all(importlib.util.find_spec(m) is not None
+                   for m in ("engine.experiment", "engine.evaluate", "engine.runs"))
+needs_learning = pytest.mark.skipif(not HAS_LEARNING, reason="learning API (engine.experiment/evaluate/runs) not available")
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_world():
+    """SYNTHETIC: 300 listing photos, seed 1 (no image files)."""
+    from engine.synthetic import make_world
+
+    return make_world(300, seed=1)
+
+
+@functools.lru_cache(maxsize=None)
+def tiny_run():
+    """A real RunResult on tiny_world: every method, 1 epoch, hidden 32 (seeded)."""
+    from engine import api
+
+    ds, feats = api.compute_features(tiny_world())
+    cfg = api.ExperimentConfig(hidden=32, out_dim=32, epochs=1, seed=0)
+    return api.run_experiment(ds, feats, cfg)
+
+
+def make_app(*, run: bool = True, **kwargs):
+    from mmkg_tui.app import create_app
+
+    kwargs.setdefault("reopen_last", False)
+    return create_app(dataset=tiny_world(), run=tiny_run() if run else None, **kwargs)
+
+
+async def ready(pilot) -> None:
+    """Wait for the load worker and the main screen."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+def plain(renderable, width: int = 110) -> str:
+    """A widget's content (or any rich renderable) as plain text."""
+    content = getattr(renderable, "content", renderable)
+    console = Console(file=io.StringIO(), width=width, record=True, color_system=None)
+    console.print(content)
+    return console.export_text()
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Runs are saved under a temporary MMKG_TUI_HOME, never the user's."""
+    monkeypatch.setenv("MMKG_TUI_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
