@@ -163,3 +163,15 @@ def test_coco_embeddings_at_dataset_root(tmp_path):
     save_embeddings(tmp_path / "embeddings.npz", ["13", "12", "11", "10", "extra"], rng.normal(size=(5, 6)))
     ds = load_dataset(tmp_path)
     assert ds.embeddings is not None and ds.embeddings.image.shape == (4, 6)
+
+
+def test_coco_loading_changes_no_user_file(tmp_path):
+    import hashlib
+
+    inst = make_coco(tmp_path)
+    (inst.parent / "scenes.csv").write_text("image,scene\n10,park\n")
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    before = {p: (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest()) for p in files}
+    load_dataset(tmp_path)
+    after = {p: (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest()) for p in files}
+    assert after == before and sorted(p for p in tmp_path.rglob("*") if p.is_file()) == files
