@@ -90,11 +90,11 @@ class FileIndex:
 
 def resolve_image(base: Path, value: str) -> str:
     """An image path from a manifest/annotation: absolute paths kept, relative ones
-    taken relative to ``base``; normalised but symlinks not resolved."""
+    taken relative to ``base``; made absolute and normalised, symlinks not resolved."""
     p = Path(value).expanduser()
     if not p.is_absolute():
         p = base / p
-    return os.path.normpath(str(p))
+    return os.path.abspath(str(p))
 
 
 def lines_preview(lines: list[int], n: int = 5) -> str:
