@@ -56,6 +56,7 @@ class ExperimentConfig:
     cosine_min_sim: float | None = None
     threshold: float = 0.7
     split: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    keyword_to_image: bool = True  # images aggregate their (other) keywords while training
 
     def __post_init__(self) -> None:
         self.fanout = tuple(self.fanout)
@@ -223,7 +224,12 @@ def _run_seed(dataset, features, kg, config: ExperimentConfig, seed: int, seed_i
     yield StageProgress("split", 0, 1, f"seed {seed}")
     split = split_images(dataset.n_images, config.split, seed)
     train_rows, val_rows, test_rows = split.train, split.val, split.test
-    hom = to_homogeneous(training_graph(kg.g, train_rows), train_rows)
+    tg = training_graph(kg.g, train_rows)
+    if not config.keyword_to_image:
+        import dgl
+
+        tg = dgl.remove_edges(tg, torch.arange(tg.num_edges("keyword_of")), etype="keyword_of")
+    hom = to_homogeneous(tg, train_rows)
     if hom.train_eids.numel() == 0:
         raise DataError("no training image has a keyword: nothing to learn", path=dataset.source_path,
                         hint="check the keyword column of the dataset")

@@ -47,9 +47,11 @@ class SageModel(nn.Module):
         )
         last = self.layers[-1]
         with torch.no_grad():
-            for name, p in last.named_parameters():
+            for p in last.parameters():
                 if p.dim() > 1:
                     p.mul_(last_init_gain)
+                else:  # biases (SAGEConv's fc_self has a random one): start at zero
+                    p.zero_()
         self.residual = residual
         self.skip = nn.Linear(in_dim, out_dim, bias=False)
         with torch.no_grad():
@@ -95,16 +97,38 @@ class SageModel(nn.Module):
         return self.scale * (z[src] * z[dst]).sum(-1)
 
 
+def full_block(g, dst: torch.Tensor):
+    """(input node ids, block) holding every in-edge of ``dst``, in a canonical order.
+
+    Built by hand instead of MultiLayerFullNeighborSampler because DGL's sampler
+    returns the in-edges of a node in a thread-dependent order, and mean
+    aggregation in a different order differs in the last bits; with a fixed order
+    inference is bit-for-bit reproducible. Input nodes: ``dst`` first, then the
+    other neighbours sorted by id.
+    """
+    import dgl
+
+    n = g.num_nodes()
+    u, v = g.in_edges(dst)
+    order = torch.argsort(v * n + u, stable=True)
+    u, v = u[order], v[order]
+    outside = torch.ones(n, dtype=torch.bool)
+    outside[dst] = False
+    src = torch.cat([dst, torch.unique(u[outside[u]])])
+    local = torch.full((n,), -1, dtype=torch.int64)
+    local[src] = torch.arange(src.numel())
+    return src, dgl.create_block((local[u], local[v]), num_src_nodes=src.numel(), num_dst_nodes=dst.numel())
+
+
 @torch.no_grad()
 def full_inference(model: SageModel, g, *, batch_size: int = 4096, groups=None, cancel=None) -> torch.Tensor:
-    """Every node's embedding with full neighbourhoods, one layer at a time.
+    """Every node's embedding with full neighbourhoods, one layer at a time, in
+    batches of ``batch_size`` destination nodes (as DGL's link_pred.py inference).
 
     ``groups`` optionally partitions the node ids; batches never mix groups, so
     the nodes of one group get bit-identical results whatever the other groups
     hold (used to add unseen images to the trained graph).
     """
-    import dgl
-
     model.eval()
     x = g.ndata["feat"]
     h = model.input(x, g.ndata["ntype"])
@@ -112,16 +136,14 @@ def full_inference(model: SageModel, g, *, batch_size: int = 4096, groups=None, 
     if groups is None:
         groups = [torch.arange(n, dtype=torch.int64)]
     groups = [torch.as_tensor(gr, dtype=torch.int64) for gr in groups if len(gr)]
-    sampler = dgl.dataloading.MultiLayerFullNeighborSampler(1)
+    batches = [gr[i:i + batch_size] for gr in groups for i in range(0, gr.numel(), batch_size)]
     for i in range(model.n_layers):
         out = torch.zeros(n, model.layers[i]._out_feats)
-        for nodes in groups:
-            loader = dgl.dataloading.DataLoader(g, nodes, sampler, batch_size=batch_size, shuffle=False,
-                                                drop_last=False, num_workers=0, device="cpu")
-            for input_nodes, output_nodes, blocks in loader:
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled()
-                out[output_nodes] = model.layer(i, blocks[0], h[input_nodes])
+        for nodes in batches:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            src, block = full_block(g, nodes)
+            out[nodes] = model.layer(i, block, h[src])
         h = out
     z = torch.empty(n, h.shape[1])
     for nodes in groups:

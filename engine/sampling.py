@@ -65,16 +65,23 @@ def to_homogeneous(hg, image_rows: np.ndarray) -> HomGraph:
             assert int(ids[-1]) - int(ids[0]) + 1 == ids.numel(), "node types must be contiguous"
     etype = g.edata[dgl.ETYPE]
     local = g.edata[dgl.EID]
-    # homogeneous ids of each edge type, ordered by the type's local edge id
+    # Homogeneous ids of each edge type, ordered by the edge's id in the FULL graph:
+    # engine.graph pairs edge i of a type with edge i of its reverse there, but a
+    # node subgraph reorders edges (by destination), so pair by the stored original
+    # id (dgl.EID of the subgraph), not by the subgraph's local id.
     by_type = []
-    for t in range(len(hg.canonical_etypes)):
+    for t, cet in enumerate(hg.canonical_etypes):
         ids = torch.nonzero(etype == t, as_tuple=True)[0]
-        by_type.append(ids[torch.argsort(local[ids])])
+        key = local[ids]
+        orig = hg.edges[cet].data.get(dgl.EID) if dgl.EID in hg.edges[cet].data else None
+        if orig is not None:
+            key = orig[key]
+        by_type.append(ids[torch.argsort(key)])
     reverse = torch.arange(g.num_edges(), dtype=torch.int64)
     index = {c[1]: t for t, c in enumerate(hg.canonical_etypes)}
     for t, (_, name, _) in enumerate(hg.canonical_etypes):
         rev = REVERSE_ETYPES.get(name)
-        if rev is not None and rev in index:
+        if rev is not None and rev in index and len(by_type[index[rev]]) == len(by_type[t]):
             reverse[by_type[t]] = by_type[index[rev]]
     train_eids = by_type[index["has_keyword"]]
     g.ndata["ntype"] = ntype.to(torch.int64)

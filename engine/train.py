@@ -6,7 +6,8 @@ every step (a step takes well under a second) and raises ``engine.errors.Cancell
 
 Determinism: ``seed_everything`` seeds ``random``, numpy, torch and DGL; the edge
 order of each epoch comes from a seeded ``torch.Generator``; DataLoaders run with
-``num_workers=0``; ``torch.use_deterministic_algorithms`` is switched on for the
+``num_workers=0``; neighbour sampling runs on one OpenMP thread (DGL's per-thread
+random streams make multi-threaded sampling depend on scheduling); ``torch.use_deterministic_algorithms`` is switched on for the
 duration of training (and restored afterwards). The same seed gives the same
 weights and metrics on CPU, bit for bit.
 """
@@ -67,6 +68,16 @@ def deterministic():
         torch.use_deterministic_algorithms(prev, warn_only=prev_warn)
 
 
+@contextlib.contextmanager
+def single_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
+
+
 def build_model(hom: HomGraph, config) -> SageModel:
     in_dim = int(hom.g.ndata["feat"].shape[1])
     return SageModel(in_dim, config.hidden, config.out_dim, config.layers, len(hom.ntypes),
@@ -106,9 +117,16 @@ def train_model(hom: HomGraph, config, *, seed: int, seed_index: int = 0, n_seed
         for epoch in range(1, config.epochs + 1):
             model.train()
             running = 0.0
-            for step, batch in enumerate(epoch_loader(hom, sampler, config.batch_size, gen), start=1):
+            batches = iter(epoch_loader(hom, sampler, config.batch_size, gen))
+            step = 0
+            while True:
                 if cancel is not None and cancel.is_set():
                     raise Cancelled()
+                with single_thread():  # DGL's multi-threaded neighbour sampling is not reproducible
+                    batch = next(batches, None)
+                if batch is None:
+                    break
+                step += 1
                 running += train_step(model, optimizer, hom, batch, config.negatives)
                 done_steps += 1
                 examples += int(batch[1].num_edges())

@@ -1,0 +1,83 @@
+import math
+import threading
+import time
+
+import pytest
+import torch
+
+from engine.errors import Cancelled
+from engine.experiment import ExperimentConfig
+from engine.features import precomputed_features
+from engine.graph import build_graph
+from engine.sampling import to_homogeneous
+from engine.split import split_images, training_graph
+from engine.train import TrainProgress, train_model
+
+
+@pytest.fixture(scope="module")
+def hom(tiny_world):
+    feats = precomputed_features(tiny_world)
+    kg = build_graph(tiny_world, feats)
+    sp = split_images(tiny_world.n_images, seed=0)
+    return to_homogeneous(training_graph(kg.g, sp.train), sp.train)
+
+
+def small(**kw):
+    base = dict(hidden=32, out_dim=32, epochs=2, batch_size=128)
+    base.update(kw)
+    return ExperimentConfig(**base)
+
+
+def run(gen):
+    events = []
+    try:
+        while True:
+            events.append(next(gen))
+    except StopIteration as stop:
+        model, history = stop.value
+    return events, model, history
+
+
+def test_progress_events_cover_every_step(hom):
+    cfg = small(epochs=2)
+    events, model, history = run(train_model(hom, cfg, seed=0))
+    steps = math.ceil(hom.train_eids.numel() / cfg.batch_size)
+    assert len(events) == 2 * steps and all(isinstance(e, TrainProgress) for e in events)
+    assert [(e.epoch, e.step) for e in events] == [(ep, s) for ep in (1, 2) for s in range(1, steps + 1)]
+    assert all(e.steps_per_epoch == steps and e.epochs == 2 for e in events)
+    assert events[-1].eta_s == 0.0 and events[-1].examples_per_s > 0
+    assert len(history) == 2 and history[0] == events[steps - 1].loss and history[1] == events[-1].loss
+
+
+def test_same_seed_same_weights_bit_for_bit(hom):
+    _, m1, h1 = run(train_model(hom, small(), seed=5))
+    _, m2, h2 = run(train_model(hom, small(), seed=5))
+    _, m3, h3 = run(train_model(hom, small(), seed=6))
+    assert h1 == h2
+    s1, s2 = m1.state_dict(), m2.state_dict()
+    assert all(torch.equal(s1[k], s2[k]) for k in s1)
+    assert h1 != h3
+
+
+def test_training_lowers_the_loss(hom):
+    _, _, history = run(train_model(hom, small(epochs=4, hidden=64, out_dim=512, lr=3e-3), seed=0))
+    assert history[-1] < history[0]
+
+
+def test_cancel_stops_within_a_second(hom):
+    cancel = threading.Event()
+    gen = train_model(hom, small(epochs=50), seed=0, cancel=cancel)
+    first = next(gen)
+    assert isinstance(first, TrainProgress)
+    cancel.set()
+    t0 = time.perf_counter()
+    with pytest.raises(Cancelled):
+        for _ in gen:
+            pass
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_training_leaves_global_determinism_flag_as_it_was(hom):
+    before = torch.are_deterministic_algorithms_enabled()
+    run(train_model(hom, small(epochs=1), seed=0))
+    assert torch.are_deterministic_algorithms_enabled() == before
