@@ -43,5 +43,8 @@ class Context:
 
 def offline_env() -> None:
     """The suite never touches the network."""
+    import warnings
+
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("DGLBACKEND", "pytorch")
+    warnings.filterwarnings("ignore", message=".*CPU affinity.*")  # DGL's per-DataLoader nag

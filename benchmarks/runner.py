@@ -82,8 +82,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="small sizes, < 3 minutes on 2 cores")
     p.add_argument("--json", metavar="FILE", help="write machine info + rows as JSON")
     p.add_argument("--only", metavar="STAGE,...", help=f"subset of: {','.join(STAGES)}")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="torch intra-op threads (default: torch's own choice, recorded in the JSON)")
     args = p.parse_args(argv)
     names = parse_only(args.only)
+    if args.threads:
+        import os
+
+        import torch
+
+        torch.set_num_threads(args.threads)
+        os.environ["MMKG_BENCH_THREADS"] = str(args.threads)  # scale subprocesses follow
     rows, elapsed = run_suite(names, quick=args.quick)
     from rich.console import Console
 
@@ -92,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"total {elapsed:.1f} s, peak RSS of this process {peak_rss_mb():.0f} MiB "
                   f"({'quick' if args.quick else 'full'})")
     report: dict[str, Any] = report_dict(rows, machine=machine_info(),
-                                         args={"quick": args.quick, "only": names}, elapsed_s=elapsed)
+                                         args={"quick": args.quick, "only": names, "threads": args.threads}, elapsed_s=elapsed)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, default=float))
         console.print(f"wrote {args.json}")

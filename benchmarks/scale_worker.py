@@ -20,7 +20,13 @@ from benchmarks.harness import peak_rss_mb
 
 
 def run_point(n: int, train_steps: int) -> dict:
+    import os
+
     offline_env()
+    if os.environ.get("MMKG_BENCH_THREADS"):
+        import torch
+
+        torch.set_num_threads(int(os.environ["MMKG_BENCH_THREADS"]))
     steps: list[dict] = []
 
     def step(name: str, fn, note: str = "", count: int | None = None):

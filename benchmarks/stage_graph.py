@@ -35,7 +35,7 @@ def run(ctx: Context) -> list[Row]:
         data, num_nodes = prepared_arrays(ds, feats)
         pt = alternate(lambda: build_graph(ds, feats),
                        lambda: dgl.heterograph(data, num_nodes_dict=num_nodes, idtype=torch.int64),
-                       repeats=ctx.pick(7, 11), warmup=1)
+                       repeats=21, warmup=2)
         n_edges = sum(len(v[0]) for v in data.values())
         rows.append(pair_row("graph", f"build_graph, {n:,} images ({n_edges:,} edges)", pt, max_ratio=TARGET,
                              note="ours includes edge arrays + features; ref = dgl.heterograph only"))

@@ -153,7 +153,7 @@ def test_main_writes_json(tmp_path, monkeypatch):
     out = tmp_path / "b.json"
     assert runner.main(["--quick", "--only", "fake", "--json", str(out)]) == 0
     data = json.loads(out.read_text())
-    assert data["args"] == {"quick": True, "only": ["fake"]}
+    assert data["args"] == {"quick": True, "only": ["fake"], "threads": None}
     assert data["rows"][0]["stage"] == "fake"
 
 
