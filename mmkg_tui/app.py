@@ -196,7 +196,8 @@ class MMKGApp(App):
                     break
                 force = builder.update(event)
                 if hasattr(event, "stage") and force:
-                    self.post_message(TrainingLog(f"{event.stage} {getattr(event, 'message', '')}".strip()))
+                    message = getattr(event, "message", "")
+                    self.post_message(TrainingLog(f"{event.stage}: {message}" if message else event.stage))
                 if gate.ready(force):
                     self.post_message(TrainingProgress(builder.copy()))
         except api.Cancelled:

@@ -70,3 +70,11 @@ def no_run_hint(what: str) -> str:
 
 def fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+def fmt_t(threshold: float) -> str:
+    """A threshold as the user typed or stepped it: 0.70, 0.355, 0.1763."""
+    for digits in (2, 3):
+        if round(threshold, digits) == threshold:
+            return f"{threshold:.{digits}f}"
+    return f"{threshold:.4f}"

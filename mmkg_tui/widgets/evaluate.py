@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from mmkg_tui.session import metric_mean
-from mmkg_tui.widgets.base import StateView, fmt, no_run_hint
+from mmkg_tui.widgets.base import StateView, fmt, fmt_t, no_run_hint
 
 COLUMNS = (("method", "method"), ("µAUC", "micro_auc"), ("mAUC", "macro_auc"), ("mAP", "map"),
            ("best t", "best_t"), ("P", "best_p"), ("R", "best_r"), ("F1", "best_f1"),
@@ -61,9 +61,9 @@ class EvaluateView(StateView):
         table.display = plots.display = True
         cfg = s.run.config
         n_test = int(s._test.sum())
-        head.update(f"test images: {n_test:,}   threshold {s.threshold:.2f}   selected {s.method}   "
+        head.update(f"test images: {n_test:,}   threshold {fmt_t(s.threshold)}   selected {s.method}   "
                     f"({getattr(cfg, 'epochs', '?')} epochs, hidden {getattr(cfg, 'hidden', '?')}, "
-                    f"seeds {getattr(cfg, 'seeds', 1)}; best t chosen on validation)")
+                    f"seeds {getattr(cfg, 'seeds', 1)}; best t chosen on validation, b applies it)")
         self.fill_table()
         self.draw_roc()
         self.draw_keywords()
@@ -85,7 +85,7 @@ class EvaluateView(StateView):
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(f"ROC (micro, test) - dot: {s.method} at t={s.threshold:.2f}")
+        plt.title(f"ROC (micro, test) - dot: {s.method} at t={fmt_t(s.threshold)}")
         plt.xlabel("false positive rate")
         plt.xlim(0, 1)
         plt.ylim(0, 1)
@@ -105,7 +105,7 @@ class EvaluateView(StateView):
         plt.clear_figure()
         pk = s.per_keyword()
         prevalence = s.dataset.prevalence()
-        plt.title(f"per keyword at t={s.threshold:.2f}: P (+) and R (x) vs prevalence")
+        plt.title(f"per keyword at t={fmt_t(s.threshold)}: P (+) and R (x) vs prevalence")
         plt.xlabel("prevalence")
         plt.ylim(0, 1)
         x = np.asarray(prevalence, float)

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
-from mmkg_tui.widgets.base import StateView
+from mmkg_tui.widgets.base import StateView, fmt_t
 from mmkg_tui.widgets.lists import VimTable
 from mmkg_tui.widgets.picture import Picture
 
@@ -21,7 +21,7 @@ SPLITS = [("train", 0), ("val", 1), ("test", 2)]
 
 
 def predictions_table(preds, threshold: float) -> Table:
-    t = Table(title=f"predicted at threshold {threshold:.2f}", title_justify="left",
+    t = Table(title=f"predicted at threshold {fmt_t(threshold)}", title_justify="left",
               show_edge=False, pad_edge=False)
     t.add_column("keyword", no_wrap=True)
     t.add_column("score", justify="right")

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from mmkg_tui.widgets.base import StateView, fmt, no_run_hint
+from mmkg_tui.widgets.base import StateView, fmt, fmt_t, no_run_hint
 from mmkg_tui.widgets.lists import VimTable
 
 
@@ -31,7 +31,7 @@ class KeywordsView(StateView):
             t.add_column(label, key=key)
         r = self.query_one("#ranking-table", VimTable)
         for label, key in (("#", "rank"), ("image", "image"), ("scene", "scene"), ("score", "score"),
-                           ("holds it", "true"), ("@t", "pred")):
+                           ("true", "true"), ("@t", "pred")):
             r.add_column(label, key=key)
 
     def update_view(self, reason: str) -> None:
@@ -50,10 +50,12 @@ class KeywordsView(StateView):
             p, r = pk["precision"], pk["recall"]
             auc = s.keyword_auc()
         head = self.query_one("#keywords-head", Static)
-        head.update(f"{s.dataset.n_keywords} keywords; P/R on test images at threshold {s.threshold:.2f}"
+        head.update(f"{s.dataset.n_keywords} keywords by prevalence; P/R on test images at t={fmt_t(s.threshold)}"
                     + (f", method {s.method}" if s.has_run else " (no run yet: press r to train)"))
         table.clear()
-        for k, name in enumerate(s.dataset.keywords):
+        order = sorted(range(s.dataset.n_keywords), key=lambda k: (-int(counts[k]), s.dataset.keywords[k]))
+        for k in order:
+            name = s.dataset.keywords[k]
             cells = [name, f"{int(counts[k]):,}", f"{100 * counts[k] / n:.1f}"]
             cells += [_num(p, k), _num(r, k), _num(auc, k)]
             table.add_row(*cells, key=str(k))

@@ -9,7 +9,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label, Select
 
-from mmkg_tui.widgets.base import StateView, fmt
+from mmkg_tui.widgets.base import StateView, fmt, fmt_t
 
 
 class TopBar(StateView):
@@ -42,7 +42,7 @@ class TopBar(StateView):
     def update_view(self, reason: str) -> None:
         s = self.session
         name = s.dataset.name
-        self.query_one("#dataset-name", Label).update(name if len(name) <= 34 else name[:33] + "…")
+        self.query_one("#dataset-name", Label).update(name if len(name) <= 36 else name[:35] + "…")
         select = self.query_one("#method-select", Select)
         with self.prevent(Select.Changed):
             if self._methods != s.methods:
@@ -52,11 +52,14 @@ class TopBar(StateView):
                 select.value = s.method
         inp = self.query_one("#threshold-input", Input)
         if not inp.has_focus:
-            inp.value = f"{s.threshold:.2f}" if round(s.threshold, 2) == s.threshold else f"{s.threshold:.4g}"
+            inp.value = fmt_t(s.threshold)
         summary = self.query_one("#threshold-summary", Label)
         if s.has_run:
             m = s.threshold_metrics()
-            summary.update(f"test P {fmt(m['precision'])}  R {fmt(m['recall'])}  F1 {fmt(m['f1'])}")
+            text = f"test P {fmt(m['precision'])}  R {fmt(m['recall'])}  F1 {fmt(m['f1'])}"
+            if not m.get("predicted", 1):
+                text += "  (nothing predicted: b = best-F1 threshold)"
+            summary.update(text)
         else:
             summary.update("no run yet: press r to train")
 
