@@ -54,9 +54,12 @@ def per_keyword_metrics(scores: np.ndarray, labels: np.ndarray, threshold: float
     """(K,) precision, recall, F1 and support (positives) per keyword column."""
     labels = np.asarray(labels, dtype=bool)
     pred = np.asarray(scores) >= threshold
-    tp = np.count_nonzero(pred & labels, axis=0).astype(np.int64)
-    predicted = np.count_nonzero(pred, axis=0).astype(np.int64)
-    support = np.count_nonzero(labels, axis=0).astype(np.int64)
+    def colsum(b: np.ndarray) -> np.ndarray:  # column counts of a bool matrix (int32 sums are fastest)
+        return b.view(np.uint8).sum(axis=0, dtype=np.int32).astype(np.int64)
+
+    tp = colsum(pred & labels)
+    predicted = colsum(pred)
+    support = colsum(labels)
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.where(predicted > 0, tp / np.maximum(predicted, 1), 0.0)
         recall = np.where(support > 0, tp / np.maximum(support, 1), 0.0)
