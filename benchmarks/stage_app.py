@@ -138,7 +138,7 @@ def run(ctx: Context) -> list[Row]:
         return [unavailable("app", "headless app", f"{type(exc).__name__}: {exc}")]
     os.environ["MMKG_TUI_HOME"] = str(ctx.subdir("app-home"))  # never the user's runs
     rows: list[Row] = []
-    reps = ctx.pick(3, 5)
+    reps = ctx.pick(2, 5)
     launch, bare = [], []
     for _ in range(reps):
         launch.append(asyncio.run(_launch_once()))

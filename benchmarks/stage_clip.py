@@ -49,7 +49,7 @@ def run(ctx: Context) -> list[Row]:
         return [unavailable("clip", "embed images end to end", f"engine.clip: {exc}", f"ratio <= {TARGET}")]
     import torch
 
-    n = ctx.pick(96, 512)
+    n = ctx.pick(96, 256)
     bs = ctx.pick(32, 64)  # quick: several batches, so decoding can overlap inference
     ckpt = random_checkpoint(ctx.subdir("clip-model"))
     paths = write_images(ctx, n)

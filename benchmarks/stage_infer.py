@@ -43,7 +43,7 @@ def scoring_row(ctx: Context, n_img: int, n_kw: int, dim: int = 512) -> Row:
     img = rng.standard_normal((n_img, dim), dtype=np.float32)
     kw = rng.standard_normal((n_kw, dim), dtype=np.float32)
     ti, tk = torch.from_numpy(img), torch.from_numpy(kw)
-    pt = alternate(lambda: score(img, kw), lambda: torch.mm(ti, tk.T), repeats=ctx.pick(7, 11), warmup=1)
+    pt = alternate(lambda: score(img, kw), lambda: torch.mm(ti, tk.T), repeats=ctx.pick(5, 11), warmup=1)
     return pair_row("infer", what, pt, max_ratio=TARGET, note="ref = one torch.mm of the same shapes")
 
 

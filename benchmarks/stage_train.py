@@ -17,7 +17,7 @@ def run(ctx: Context) -> list[Row]:
     what = f"train, {n:,}-image world"
     try:
         p = learning.prepare(ctx.world(n), ctx.features(n), epochs=1)
-        steps = min(learning.steps_per_epoch(p), ctx.pick(8, 30))
+        steps = min(learning.steps_per_epoch(p), ctx.pick(6, 30))
         seen = {}
 
         def ours():
@@ -26,7 +26,7 @@ def run(ctx: Context) -> list[Row]:
         def ref():
             seen["ref"] = learning.reference_train(p, steps)[1]
 
-        pt = alternate(ours, ref, repeats=ctx.pick(3, 5), warmup=1)
+        pt = alternate(ours, ref, repeats=ctx.pick(2, 5), warmup=1)
     except learning.NotAvailable as exc:
         return [unavailable("train", what, str(exc), f"ratio <= {TARGET}")]
     eps_ours, eps_ref = seen["ours"] / pt.a.median, seen["ref"] / pt.b.median
