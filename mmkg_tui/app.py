@@ -42,8 +42,8 @@ class MMKGApp(App):
     TITLE = "mmkg-tui"
     COMMANDS = App.COMMANDS | {MMKGCommands}
     BINDINGS = [
-        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help", tooltip="This help"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (asks first while training runs)"),
     ]
 
     threshold: reactive[float] = reactive(0.7, always_update=True)

@@ -11,7 +11,6 @@ from textual.widgets import Static
 
 EXTRA = (
     ("j / k", "move down / up in lists (also arrows, g / G for top / bottom)"),
-    ("/", "search images (Images view)"),
     ("tab / shift+tab", "move between controls (in Train: shift+tab from Start edits the settings)"),
     ("enter", "apply the typed threshold / press a button"),
     ("ctrl+p", "command palette: every action by name"),
@@ -24,7 +23,7 @@ def bindings_table(bindings: list[Binding]) -> Table:
     t.add_column("action")
     t.add_column("id", style="dim")
     for b in bindings:
-        t.add_row(b.key_display or b.key, b.description or b.action, b.id or "")
+        t.add_row(b.key_display or b.key, b.tooltip or b.description or b.action, b.id or "")
     for key, what in EXTRA:
         t.add_row(key, what, "")
     return t

@@ -22,22 +22,38 @@ VIEWS = (("overview", "1 Overview"), ("images", "2 Images"), ("keywords", "3 Key
 
 class MainScreen(Screen):
     BINDINGS = [
-        Binding("1", "show_view('overview')", "Overview", id="view.overview"),
-        Binding("2", "show_view('images')", "Images", id="view.images"),
-        Binding("3", "show_view('keywords')", "Keywords", id="view.keywords"),
-        Binding("4", "show_view('train')", "Train", id="view.train"),
-        Binding("5", "show_view('evaluate')", "Evaluate", id="view.evaluate"),
-        Binding("m", "cycle_method(1)", "Method", id="method.next"),
-        Binding("M", "cycle_method(-1)", "Previous method", show=False, id="method.previous"),
-        Binding("]", "step_threshold(0.01)", "thr ±.01", key_display="[ ]", id="threshold.up"),
-        Binding("[", "step_threshold(-0.01)", "Threshold -0.01", show=False, id="threshold.down"),
-        Binding("}", "step_threshold(0.05)", "Threshold +0.05", key_display="}", show=False, id="threshold.up5"),
-        Binding("{", "step_threshold(-0.05)", "Threshold -0.05", key_display="{", show=False, id="threshold.down5"),
-        Binding("b", "best_threshold", "Threshold at best F1", show=False, id="threshold.best"),
-        Binding("t", "edit_threshold", "type thr", id="threshold.edit"),
-        Binding("r", "start_training", "Run", id="train.start"),
-        Binding("escape", "escape", "Cancel training", id="train.cancel"),
-        Binding("slash", "search_images", "Search images", show=False, id="images.search"),
+        Binding("1", "show_view('overview')", "Overview", id="view.overview",
+                tooltip="Overview: dataset and graph counts, embedding source, keyword prevalence"),
+        Binding("2", "show_view('images')", "Images", id="view.images",
+                tooltip="Images: filterable list; picture, keywords and predictions of the selected image"),
+        Binding("3", "show_view('keywords')", "Keywords", id="view.keywords",
+                tooltip="Keywords: per-keyword precision / recall / AUC and hero-image ranking"),
+        Binding("4", "show_view('train')", "Train", id="view.train",
+                tooltip="Train: settings, progress, loss curve and log"),
+        Binding("5", "show_view('evaluate')", "Evaluate", id="view.evaluate",
+                tooltip="Evaluate: results table, ROC curves with the operating point, per-keyword P/R"),
+        Binding("m", "cycle_method(1)", "Method", id="method.next",
+                tooltip="Next method (clip, sage_self, sage_cosine, sage_scene: those in the run)"),
+        Binding("M", "cycle_method(-1)", "Previous method", show=False, id="method.previous",
+                tooltip="Previous method"),
+        Binding("]", "step_threshold(0.01)", "thr ±.01", key_display="[ ]", id="threshold.up",
+                tooltip="Threshold +0.01 (] ) / -0.01 ([ )"),
+        Binding("[", "step_threshold(-0.01)", "Threshold -0.01", show=False, id="threshold.down",
+                tooltip="Threshold -0.01"),
+        Binding("}", "step_threshold(0.05)", "Threshold +0.05", key_display="}", show=False,
+                id="threshold.up5", tooltip="Threshold +0.05 (shift+])"),
+        Binding("{", "step_threshold(-0.05)", "Threshold -0.05", key_display="{", show=False,
+                id="threshold.down5", tooltip="Threshold -0.05 (shift+[)"),
+        Binding("b", "best_threshold", "Threshold at best F1", show=False, id="threshold.best",
+                tooltip="Set the threshold to the method's best-F1 threshold (chosen on validation images)"),
+        Binding("t", "edit_threshold", "type thr", id="threshold.edit",
+                tooltip="Type a threshold in [-1, 1] (enter applies, esc leaves the field)"),
+        Binding("r", "start_training", "Run", id="train.start",
+                tooltip="Run training with the settings of the Train view; the result becomes the current run"),
+        Binding("escape", "escape", "Cancel training", key_display="esc", id="train.cancel",
+                tooltip="Cancel the running training (or leave a text field)"),
+        Binding("slash", "search_images", "Search images", key_display="/", show=False,
+                id="images.search", tooltip="Search images by id, keyword or scene"),
     ]
 
     def __init__(self, train_defaults: dict | None) -> None:
@@ -102,7 +118,18 @@ class MainScreen(Screen):
             return
         self.app.threshold = best
 
+    def restore_focus(self) -> None:
+        """Back to where the user was before typing a threshold (or the view's list)."""
+        before = getattr(self, "_focus_before", None)
+        self._focus_before = None
+        if before is not None and before.is_attached and before.focusable:
+            before.focus()
+        else:
+            self.action_show_view(self.current_view)
+
     def action_edit_threshold(self) -> None:
+        if not isinstance(self.focused, Input):
+            self._focus_before = self.focused
         inp = self.query_one("#threshold-input", Input)
         inp.focus()
         inp.select_all()
@@ -114,6 +141,8 @@ class MainScreen(Screen):
     def action_escape(self) -> None:
         if self.app.training:
             self.app.cancel_training()
+        elif self.focused is not None and self.focused.id == "threshold-input":
+            self.restore_focus()
         elif isinstance(self.focused, Input):
             self.set_focus(None)
 

@@ -64,8 +64,10 @@ class ImagesView(StateView):
             self.query_one("#filter-scene", Select).set_options([(k, i) for i, k in enumerate(s.dataset.scenes)])
         if reason in ("data", "run") or self.query_one("#filter-errors", Checkbox).value:
             self.refill()
-        else:
-            self.show_selected()
+        else:  # threshold or method: only the predictions of the selected image change
+            row = self.selected_row()
+            if row is not None:
+                self.query_one("#image-keywords", Static).update(self.keywords_renderable(row))
 
     def filters(self) -> dict:
         def val(sel_id: str):

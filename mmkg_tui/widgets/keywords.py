@@ -35,8 +35,32 @@ class KeywordsView(StateView):
             r.add_column(label, key=key)
 
     def update_view(self, reason: str) -> None:
+        if reason == "threshold" and self.session.has_run:
+            self.update_threshold_cells()  # cheap path: only the threshold-dependent cells
+            return
         self.refill_keywords()
         self.show_ranking()
+
+    def _head_text(self) -> str:
+        s = self.session
+        return (f"{s.dataset.n_keywords} keywords by prevalence; P/R on test images at t={fmt_t(s.threshold)}"
+                + (f", method {s.method}" if s.has_run else " (no run yet: press r to train)"))
+
+    def update_threshold_cells(self) -> None:
+        s = self.session
+        self.query_one("#keywords-head", Static).update(self._head_text())
+        pk = s.per_keyword()
+        table = self.query_one("#keyword-table", VimTable)
+        for k in range(s.dataset.n_keywords):
+            table.update_cell(str(k), "p", _num(pk["precision"], k))
+            table.update_cell(str(k), "r", _num(pk["recall"], k))
+        ranking = self.query_one("#ranking-table", VimTable)
+        if self.selected_keyword() is None:
+            return
+        for i in range(ranking.row_count):
+            row = ranking.get_row_at(i)
+            holds = str(row[4]) == "✓"
+            ranking.update_cell_at((i, 5), _mark(holds, float(row[3]) >= s.threshold))
 
     def refill_keywords(self) -> None:
         s = self.session
@@ -49,9 +73,7 @@ class KeywordsView(StateView):
             pk = s.per_keyword()
             p, r = pk["precision"], pk["recall"]
             auc = s.keyword_auc()
-        head = self.query_one("#keywords-head", Static)
-        head.update(f"{s.dataset.n_keywords} keywords by prevalence; P/R on test images at t={fmt_t(s.threshold)}"
-                    + (f", method {s.method}" if s.has_run else " (no run yet: press r to train)"))
+        self.query_one("#keywords-head", Static).update(self._head_text())
         table.clear()
         order = sorted(range(s.dataset.n_keywords), key=lambda k: (-int(counts[k]), s.dataset.keywords[k]))
         for k in order:
@@ -83,15 +105,20 @@ class KeywordsView(StateView):
         head.update(f"hero images for '{s.dataset.keywords[k]}' by {s.method} score "
                     f"(held-out images; {holders} holders in the top {len(ranking)})")
         for i, (row, score, holds) in enumerate(ranking, 1):
-            above = score >= s.threshold
             mark = Text("✓", style="bold green") if holds else Text("")
-            pred = Text("TP" if holds and above else "FP" if above else "missed" if holds else "",
-                        style="green" if holds and above else "red" if above else "yellow")
-            table.add_row(str(i), s.dataset.ids[row], s.scene_of(row), f"{score:.3f}", mark, pred, key=str(row))
+            table.add_row(str(i), s.dataset.ids[row], s.scene_of(row), f"{score:.3f}", mark,
+                          _mark(holds, score >= s.threshold), key=str(row))
 
     @on(DataTable.RowHighlighted, "#keyword-table")
     def _keyword(self, _event) -> None:
         self.show_ranking()
+
+
+def _mark(holds: bool, above: bool) -> Text:
+    """TP / FP / missed for one ranked image at the threshold."""
+    if above:
+        return Text("TP", style="green") if holds else Text("FP", style="red")
+    return Text("miss", style="yellow") if holds else Text("")
 
 
 def _num(values: np.ndarray | None, k: int) -> str:

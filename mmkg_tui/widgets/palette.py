@@ -8,6 +8,12 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 
+def _entry(binding, callback) -> tuple[str, object, str]:
+    """(title, callback, help): the full description as the title, key and id as help."""
+    title = binding.tooltip or binding.description
+    return title, callback, f"key {binding.key_display or binding.key}   ({binding.id})"
+
+
 class MMKGCommands(Provider):
     def commands(self) -> list[tuple[str, object, str]]:
         app = self.app
@@ -17,12 +23,11 @@ class MMKGCommands(Provider):
             for b in screen.BINDINGS:
                 if screen.check_action(b.action.split("(")[0], ()) is False:
                     continue
-                out.append((f"{b.description} ({b.key_display or b.key})",
-                            partial(app.run_action, b.action, screen), b.id or ""))
+                out.append(_entry(b, partial(app.run_action, b.action, screen)))
             for m in app.session.methods:
                 out.append((f"method: {m}", partial(app.set_method, m), "follow this method in every view"))
         for b in app.BINDINGS:
-            out.append((f"{b.description} ({b.key_display or b.key})", partial(app.run_action, b.action), b.id or ""))
+            out.append(_entry(b, partial(app.run_action, b.action)))
         return out
 
     async def discover(self) -> Hits:

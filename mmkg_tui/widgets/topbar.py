@@ -37,7 +37,9 @@ class TopBar(StateView):
             yield Select([], prompt="no run", compact=True, allow_blank=True, id="method-select")
             yield Label("threshold", classes="caption")
             yield Input("", compact=True, id="threshold-input", restrict=r"[-+0-9.]*", max_length=8)
-            yield Label("", id="threshold-summary")
+            summary = Label("", id="threshold-summary")
+            summary.tooltip = "micro precision / recall / F1 of the method on test images at the threshold"
+            yield summary
 
     def update_view(self, reason: str) -> None:
         s = self.session
@@ -56,12 +58,12 @@ class TopBar(StateView):
         summary = self.query_one("#threshold-summary", Label)
         if s.has_run:
             m = s.threshold_metrics()
-            text = f"test P {fmt(m['precision'])}  R {fmt(m['recall'])}  F1 {fmt(m['f1'])}"
+            text = f"P {fmt(m['precision'])} R {fmt(m['recall'])} F1 {fmt(m['f1'])}"
             if not m.get("predicted", 1):
-                text += "  (nothing predicted: b = best-F1 threshold)"
+                text += " (none: b)"
             summary.update(text)
         else:
-            summary.update("no run yet: press r to train")
+            summary.update("no run yet: r trains")
 
     @on(Select.Changed, "#method-select")
     def _method(self, event: Select.Changed) -> None:
@@ -76,4 +78,8 @@ class TopBar(StateView):
             self.post_message(self.ThresholdInvalid(event.value))
             return
         self.post_message(self.ThresholdEntered(value))
-        self.app.set_focus(None)
+        restore = getattr(self.screen, "restore_focus", None)
+        if restore is not None:
+            restore()
+        else:
+            self.app.set_focus(None)
