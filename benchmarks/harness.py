@@ -160,7 +160,17 @@ def pair_row(stage: str, what: str, pt: PairTiming, *, max_ratio: float | None =
 
 # ------------------------------------------------------------------ machine
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MiB (Linux: ru_maxrss is KiB)."""
+    """Peak resident set size of this process so far, in MiB.
+
+    Linux: VmHWM from /proc/self/status (reset by exec, so a subprocess reports its
+    own peak; ru_maxrss would carry the parent's high-water mark across exec)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if sys.platform == "darwin":  # bytes there
         return kb / (1 << 20)

@@ -110,6 +110,44 @@ def reference_train(p: Prepared, steps: int) -> tuple[Any, int]:
     return model, positives
 
 
+def ours_step_iter(p: Prepared):
+    """engine.train.train_model as an endless per-step iterator (many epochs): each
+    next() is one minibatch step of ours, progress event and cancel check included."""
+    import dataclasses
+    import threading
+
+    train_model = _get("engine.train", "train_model")
+    cfg = dataclasses.replace(p.config, epochs=10_000)
+    return iter(train_model(p.hom, cfg, seed=cfg.seed, cancel=threading.Event()))
+
+
+def reference_step_iter(p: Prepared):
+    """The minimal DGL loop as an endless per-step iterator (same sampler, model, loss)."""
+    import dgl
+    import torch
+
+    build_model = _get("engine.train", "build_model")
+    edge_sampler = _get("engine.sampling", "edge_sampler")
+    sage_loss = _get("engine.loss", "sage_loss")
+    hom, cfg = p.hom, p.config
+    torch.manual_seed(cfg.seed)
+    model = build_model(hom, cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sampler = edge_sampler(hom, cfg.fanout, cfg.negatives)
+    feat, ntype = hom.g.ndata["feat"], hom.g.ndata["ntype"]
+    model.train()
+    while True:
+        loader = dgl.dataloading.DataLoader(hom.g, hom.train_eids, sampler, batch_size=cfg.batch_size,
+                                            shuffle=True, drop_last=False, num_workers=0)
+        for input_nodes, pair, neg, blocks in loader:
+            z = model(blocks, feat[input_nodes], ntype[input_nodes])
+            loss = sage_loss(model.score(z, *pair.edges()), model.score(z, *neg.edges()), cfg.negatives)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            yield int(pair.num_edges())
+
+
 # ---------------------------------------------------------------- inference
 def ours_inference(model, g):
     full_inference = _get("engine.model", "full_inference")
