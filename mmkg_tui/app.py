@@ -60,6 +60,7 @@ class MMKGApp(App):
         self.session: Session | None = None
         self.main_screen: MainScreen | None = None
         self._cancel_training: threading.Event | None = None
+        self._cancel_load = threading.Event()
         self.view_errors: list[str] = []  # view update failures (shown as notifications)
 
     # ------------------------------------------------------------ loading
@@ -69,9 +70,20 @@ class MMKGApp(App):
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False, name="load")
     def load_session(self) -> None:
+        gate = Coalescer(PROGRESS_INTERVAL_S)
+        last = [""]
+
+        def say(text: str) -> None:  # stage changes always pass, counters at most ~10/s
+            stage = text.split(" ")[0]
+            if gate.ready(force=stage != last[0]):
+                self.post_message(LoadStatus(text))
+            last[0] = stage
+
         try:
-            session = open_session(self.request, say=lambda t: self.post_message(LoadStatus(t)),
+            session = open_session(self.request, say=say, cancel=self._cancel_load,
                                    threshold=self.initial_threshold)
+        except api.Cancelled:
+            return
         except api.MMKGError as exc:
             self.post_message(LoadFailed(exc.format()))
             return
@@ -289,19 +301,26 @@ class MMKGApp(App):
         self.push_screen(ConfirmScreen("Training is running. Cancel it and quit?"), answer)
 
     def action_exit_app(self) -> None:
-        self.exit()
+        """Leave from the error screen: exit status 2, like the CLI's user errors."""
+        self.exit(return_code=2)
 
     def on_unmount(self) -> None:
+        self._cancel_load.set()
         if self._cancel_training is not None:
             self._cancel_training.set()
 
 
 def create_app(data: str | Path | None = None, *, run_dir: str | Path | None = None, dataset: Any = None,
                run: Any = None, reopen_last: bool = True, threshold: float | None = None,
-               train_defaults: dict[str, Any] | None = None) -> MMKGApp:
+               train_defaults: dict[str, Any] | None = None, embeddings: str | Path | None = None,
+               strict: bool = False, clip_model: str | None = None,
+               clip_pretrained: str | None = None) -> MMKGApp:
     """Build the app. ``data``/``run_dir`` are paths (CLI); ``dataset``/``run`` are objects
-    already in memory (tests). ``train_defaults`` overrides the Train form's defaults."""
+    already in memory (tests). ``train_defaults`` overrides the Train form's defaults;
+    the other options are the CLI's data options (see ``mmkg-tui --help``)."""
     request = LoadRequest(data=None if data is None else str(data),
                           run_dir=None if run_dir is None else str(run_dir),
-                          dataset=dataset, run=run, reopen_last=reopen_last)
+                          dataset=dataset, run=run, reopen_last=reopen_last,
+                          embeddings=None if embeddings is None else str(embeddings), strict=strict,
+                          clip_model=clip_model, clip_pretrained=clip_pretrained)
     return MMKGApp(request, threshold=threshold, train_defaults=train_defaults)

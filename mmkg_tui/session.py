@@ -49,6 +49,17 @@ class LoadRequest:
     dataset: Any = None
     run: Any = None
     reopen_last: bool = True
+    embeddings: str | None = None  # precomputed image embeddings file (--embeddings)
+    strict: bool = False  # fail on corrupt images instead of skipping them (--strict)
+    clip_model: str | None = None
+    clip_pretrained: str | None = None
+
+    def clip_config(self) -> Any:
+        """An engine ClipConfig when the user chose a model or weights, else None (defaults)."""
+        if self.clip_model is None and self.clip_pretrained is None:
+            return None
+        kwargs = {k: v for k, v in (("model", self.clip_model), ("pretrained", self.clip_pretrained)) if v}
+        return api.ClipConfig(**kwargs)
 
 
 @dataclass
@@ -247,6 +258,13 @@ def check_run_matches(run: Any, dataset: Any) -> None:
 ProgressFn = Callable[[str], None]
 
 
+def describe_progress(event: Any) -> str:
+    """An engine.progress.Progress as one status line: 'decode+embed images 120/3000'."""
+    total = f"/{event.total:,}" if getattr(event, "total", None) else ""
+    message = f"  {event.message}" if getattr(event, "message", "") else ""
+    return f"{event.stage} {event.done:,}{total}{message}"
+
+
 def open_session(request: LoadRequest, *, say: ProgressFn | None = None,
                  cancel: threading.Event | None = None, threshold: float | None = None) -> Session:
     """Load the dataset, compute features, build the graph and reopen a run.
@@ -266,9 +284,10 @@ def open_session(request: LoadRequest, *, say: ProgressFn | None = None,
         if path is None and run is not None:
             path = (getattr(run, "dataset", None) or {}).get("source")
         say(f"loading dataset {path or '(bundled demo)'}")
-        dataset = api.load_dataset(path)
+        dataset = api.load_dataset(path, strict=request.strict, embeddings=request.embeddings)
     say("computing features")
-    dataset, features = api.compute_features(dataset, cancel=cancel)
+    dataset, features = api.compute_features(dataset, request.clip_config(), cancel=cancel, strict=request.strict,
+                                             progress=lambda ev: say(describe_progress(ev)))
     say("building the graph")
     kg = api.build_graph(dataset, features)
     summary = api.summary(dataset, kg, features)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app_helpers import SIZE, isolated_home, make_app, needs_learning, plain, ready, tiny_run  # noqa: F401
+from app_helpers import SIZE, isolated_home, make_app, needs_learning, plain, ready, tiny_run, tiny_world  # noqa: F401
 from engine import api
 from mmkg_tui.screens.error import ErrorScreen
 from mmkg_tui.screens.help import HelpScreen
@@ -73,7 +73,7 @@ async def test_bad_path_opens_error_screen(tmp_path):
         assert "Traceback" not in text
         await pilot.press("q")
         await pilot.pause()
-    assert app.return_code == 0
+    assert app.return_code == 2
 
 
 async def _goto_first_test_image(pilot, app) -> int:
@@ -232,3 +232,39 @@ async def test_images_search_and_errors_filter():
         await pilot.pause()
         assert table.row_count >= n_before
 
+
+
+@needs_learning
+async def test_saved_runs_reopen_explicitly_and_automatically(isolated_home):
+    world = tiny_world()
+    saved = api.save_run(tiny_run(), api.default_run_dir(world))
+    from mmkg_tui.app import create_app
+
+    app = create_app(dataset=world, run_dir=saved, reopen_last=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.session.run_dir == str(saved)
+        assert app.session.methods == tiny_run().methods
+    app = create_app(dataset=world)  # no --run: the last run of this dataset comes back
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.session.has_run and app.session.run_dir == str(saved)
+        assert any("reopened the last run" in n for n in app.session.notes)
+
+
+async def test_bad_run_folder_opens_error_screen(tmp_path):
+    from mmkg_tui.app import create_app
+
+    app = create_app(run_dir=tmp_path / "not-a-run", reopen_last=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert isinstance(app.screen, ErrorScreen)
+        assert "not-a-run" in plain(app.screen.query_one("#error-text"))
+
+
+def test_create_app_passes_cli_data_options():
+    from mmkg_tui.app import create_app
+
+    app = create_app("data.csv", embeddings="vecs.npz", strict=True, clip_model="ViT-B-16")
+    r = app.request
+    assert (r.data, r.embeddings, r.strict, r.clip_model) == ("data.csv", "vecs.npz", True, "ViT-B-16")

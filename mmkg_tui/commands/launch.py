@@ -9,6 +9,10 @@ def run(args) -> int:
 
     from mmkg_tui.app import create_app
 
-    app = create_app(getattr(args, "data", None), run_dir=getattr(args, "run", None))
+    app = create_app(
+        getattr(args, "data", None), run_dir=getattr(args, "run", None),
+        embeddings=getattr(args, "embeddings", None), strict=bool(getattr(args, "strict", False)),
+        clip_model=getattr(args, "clip_model", None), clip_pretrained=getattr(args, "clip_pretrained", None),
+    )
     app.run()
     return int(app.return_code or 0)
