@@ -99,3 +99,25 @@ def test_filters_combine(session):
     assert all(k in ds.image_keywords(r) for r in rows)
     assert len(session.filter_rows(text="hardwood")) >= len(rows)
     assert session.filter_rows(text=ds.ids[7]).tolist() == [7]
+
+
+def test_app_reaches_the_engine_only_through_the_facade():
+    """mmkg_tui's app modules import engine.api and nothing else from engine."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "mmkg_tui"
+    files = [root / "app.py", root / "session.py", root / "messages.py", root / "commands" / "launch.py"]
+    files += sorted((root / "screens").glob("*.py")) + sorted((root / "widgets").glob("*.py"))
+    bad = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] if node.module != "engine" else [f"engine.{a.name}" for a in node.names]
+            else:
+                continue
+            bad += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "engine" and n != "engine.api"]
+    assert len(files) > 10
+    assert bad == []
