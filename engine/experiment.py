@@ -264,6 +264,7 @@ def _run_seed(dataset, features, kg, config: ExperimentConfig, seed: int, seed_i
         emb = z[n:].numpy()
         img_emb[f"sage_{strat}"] = emb
         scores[f"sage_{strat}"] = _cosine_scores(emb, kw_emb)
+        yield StageProgress(f"reconnect {strat}", i + 1, len(config.strategies), f"{len(src)} edges")
     yield StageProgress("evaluate", 0, len(scores))
     evals, stats = {}, {}
     for j, (method, s) in enumerate(scores.items()):

@@ -134,8 +134,11 @@ class _Bars:
             done = (ev.epoch - 1) * ev.steps_per_epoch + ev.step
             self.progress.update(tid, completed=done, info=f"epoch {ev.epoch}/{ev.epochs} loss {ev.loss:.4f}")
         elif isinstance(ev, StageProgress):
-            tid = self._task(ev.stage, ev.total)
-            self.progress.update(tid, completed=ev.done, total=ev.total, info=ev.message)
+            key, _, detail = ev.stage.partition(" ")  # "reconnect cosine" -> one "reconnect" bar
+            key = ev.stage if key == "train" else key
+            tid = self._task(key, ev.total)
+            info = " ".join(x for x in (detail, ev.message) if x)
+            self.progress.update(tid, completed=ev.done, total=ev.total, info=info)
 
 
 def run(args: argparse.Namespace) -> int:
