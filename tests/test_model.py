@@ -117,3 +117,21 @@ def test_untrained_model_starts_near_clip(hom):
     x = torch.nn.functional.normalize(hom.g.ndata["feat"], dim=1)
     cos = (z * x).sum(1)
     assert float(cos.mean()) > 0.9
+
+
+def test_sampled_blocks_never_hold_the_predicted_edges_or_their_reverses(hom):
+    import dgl
+
+    _, pair, _, blocks = one_batch(hom, (-1, -1), batch_size=200)  # full neighbourhoods: worst case
+    u, v = hom.g.find_edges(pair.edata[dgl.EID])
+    banned = set(zip(u.tolist(), v.tolist())) | set(zip(v.tolist(), u.tolist()))  # by endpoints
+    seen = set()
+    for block in blocks:
+        bs, bd = block.edges()
+        ps, pd = block.srcdata[dgl.NID][bs], block.dstdata[dgl.NID][bd]
+        seen |= set(zip(ps.tolist(), pd.tolist()))
+    assert banned.isdisjoint(seen)
+    # the exclusion is precise: other keyword edges of the same images are still there
+    kw_lo, kw_hi = hom.keyword_range
+    others = {(a, b) for a, b in seen if kw_lo <= a < kw_hi and b in set(u.tolist())}
+    assert others
