@@ -196,6 +196,14 @@ async def test_keyword_selection_ranks_images_with_holders_marked():
         table = app.screen.query_one("#keyword-table")
         pk = s.per_keyword()
         assert table.get_cell(str(k), "p") == f"{pk['precision'][k]:.2f}"
+        # tab to the ranking, enter opens the top image in the Images view
+        await pilot.press("tab")
+        assert app.focused is ranking
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.current_view == "images"
+        top_row = int(s.run.eval_rows[best])
+        assert app.screen.query_one("#images-view").selected_row() == top_row
 
 
 @needs_learning
@@ -268,3 +276,15 @@ def test_create_app_passes_cli_data_options():
     app = create_app("data.csv", embeddings="vecs.npz", strict=True, clip_model="ViT-B-16")
     r = app.request
     assert (r.data, r.embeddings, r.strict, r.clip_model) == ("data.csv", "vecs.npz", True, "ViT-B-16")
+
+
+async def test_long_lists_are_capped(monkeypatch):
+    from mmkg_tui.widgets import images
+
+    monkeypatch.setattr(images, "MAX_LIST_ROWS", 25)
+    app = make_app(run=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2")
+        assert app.screen.query_one("#image-table").row_count == 25
+        assert "first 25 shown" in plain(app.screen.query_one("#image-count"))

@@ -88,6 +88,10 @@ class MainScreen(Screen):
     def current_view(self) -> str:
         return self.query_one("#views", TabbedContent).active
 
+    def on_keywords_view_image_chosen(self, event: KeywordsView.ImageChosen) -> None:
+        self.action_show_view("images")
+        self.query_one(ImagesView).show_image(event.row)
+
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         for view in event.pane.query(StateView):
             view.flush()

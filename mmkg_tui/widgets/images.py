@@ -4,6 +4,7 @@ TP / FP / missed at the threshold."""
 
 from __future__ import annotations
 
+import numpy as np
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -18,6 +19,7 @@ from mmkg_tui.widgets.picture import Picture
 MARK_STYLE = {"TP": ("✓ TP", "bold green"), "FP": ("✗ FP", "bold red"),
               "FN": ("○ missed", "yellow"), "TN": ("", "dim")}
 SPLITS = [("train", 0), ("val", 1), ("test", 2)]
+MAX_LIST_ROWS = 2000  # the list shows at most this many matches (building it runs on the event loop)
 
 
 def predictions_table(preds, threshold: float) -> Table:
@@ -33,6 +35,18 @@ def predictions_table(preds, threshold: float) -> Table:
 
 
 class ImagesView(StateView):
+    pinned: int | None = None  # a row to keep in the list and select (jump from the Keywords view)
+
+    def show_image(self, row: int) -> None:
+        """Select dataset row ``row``, clearing the filters that would hide it."""
+        with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed):
+            self.query_one("#image-search", Input).value = ""
+            for sel in self.query(Select):
+                sel.clear()
+            self.query_one("#filter-errors", Checkbox).value = False
+        self.pinned = row
+        self.refill()
+
     def compose(self) -> ComposeResult:
         with Vertical(id="images-left"):
             yield Input(placeholder="search id, keyword, scene  (/)", compact=True, id="image-search")
@@ -89,9 +103,15 @@ class ImagesView(StateView):
         table.clear()
         ds = s.dataset
         counts = ds.kw_indptr[1:] - ds.kw_indptr[:-1]
-        for r in rows.tolist():
+        shown = rows[:MAX_LIST_ROWS]
+        if self.pinned is not None and self.pinned in rows and self.pinned not in shown:
+            shown = np.concatenate([[self.pinned], shown])
+        for r in shown.tolist():
             table.add_row(ds.ids[r], s.scene_of(r), s.split_of(r), str(int(counts[r])), key=str(r))
-        self.query_one("#image-count", Static).update(f"{len(rows):,} of {ds.n_images:,} images")
+        more = f" (first {len(shown):,} shown: refine the search)" if len(shown) < len(rows) else ""
+        self.query_one("#image-count", Static).update(f"{len(rows):,} of {ds.n_images:,} images{more}")
+        if self.pinned is not None:
+            keep, self.pinned = str(self.pinned), None
         if keep is not None and table.is_valid_row_index(0):
             try:
                 table.move_cursor(row=table.get_row_index(keep))

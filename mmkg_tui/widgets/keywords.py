@@ -9,6 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from mmkg_tui.widgets.base import StateView, fmt, fmt_t, no_run_hint
@@ -103,11 +104,22 @@ class KeywordsView(StateView):
         ranking = s.ranking(k)
         holders = sum(1 for _, _, h in ranking if h)
         head.update(f"hero images for '{s.dataset.keywords[k]}' by {s.method} score "
-                    f"(held-out images; {holders} holders in the top {len(ranking)})")
+                    f"(held-out images; {holders} holders in the top {len(ranking)}; enter opens one)")
         for i, (row, score, holds) in enumerate(ranking, 1):
             mark = Text("✓", style="bold green") if holds else Text("")
             table.add_row(str(i), s.dataset.ids[row], s.scene_of(row), f"{score:.3f}", mark,
                           _mark(holds, score >= s.threshold), key=str(row))
+
+    class ImageChosen(Message):
+        """Enter on a ranked image: show it in the Images view."""
+
+        def __init__(self, row: int) -> None:
+            super().__init__()
+            self.row = row
+
+    @on(DataTable.RowSelected, "#ranking-table")
+    def _image_chosen(self, event: DataTable.RowSelected) -> None:
+        self.post_message(self.ImageChosen(int(event.row_key.value)))
 
     @on(DataTable.RowHighlighted, "#keyword-table")
     def _keyword(self, _event) -> None:
