@@ -34,9 +34,41 @@ def render(report: dict) -> str:
     ])
 
 
+def patch(base: dict, other: dict) -> dict:
+    """``base`` with the rows of every stage that ``other`` ran replaced by ``other``'s
+    (e.g. one stage re-run on its own); the replaced stages are listed under 'patched'."""
+    stages = {r["stage"] for r in other["rows"]}
+    rows, done = [], set()
+    for r in base["rows"]:
+        if r["stage"] in stages:
+            if r["stage"] not in done:
+                rows.extend(o for o in other["rows"] if o["stage"] == r["stage"])
+                done.add(r["stage"])
+        else:
+            rows.append(r)
+    rows.extend(o for o in other["rows"] if o["stage"] not in done and o["stage"] not in {r["stage"] for r in rows})
+    out = dict(base, rows=rows)
+    out["patched"] = sorted(stages) + list(base.get("patched", []))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    for path in argv if argv is not None else sys.argv[1:]:
-        print(render(json.loads(Path(path).read_text())))
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.report")
+    ap.add_argument("json", nargs="+", help="benchmark JSON file(s) to render")
+    ap.add_argument("--patch", metavar="JSON", help="replace the stages this file ran (re-run of one stage)")
+    ap.add_argument("--write", metavar="JSON", help="write the patched JSON here")
+    a = ap.parse_args(argv)
+    for path in a.json:
+        report = json.loads(Path(path).read_text())
+        if a.patch:
+            report = patch(report, json.loads(Path(a.patch).read_text()))
+            if a.write:
+                Path(a.write).write_text(json.dumps(report, indent=2))
+        print(render(report))
+        if report.get("patched"):
+            print(f"\n(rows of stage(s) {', '.join(report['patched'])} come from a separate run: {a.patch})")
         print()
     return 0
 

@@ -195,3 +195,17 @@ def test_scale_growth_exponent_and_rows():
 def test_scale_point_error_is_reported():
     rows = stage_scale.rows_for([{"n_images": 1_000_000, "error": "timed out after 5 s", "steps": []}])
     assert rows[-1].available is False and "timed out" in rows[-1].note and rows[-1].met is None
+
+
+def test_report_patch_replaces_one_stage_in_place():
+    from benchmarks import report
+
+    def rep(rows):
+        return {"rows": [Row(stage=s, what=w).to_dict() for s, w in rows]}
+
+    base = rep([("clip", "a"), ("app", "crashed"), ("scale", "b")])
+    other = rep([("app", "launch"), ("app", "threshold")])
+    out = report.patch(base, other)
+    assert [(r["stage"], r["what"]) for r in out["rows"]] == [
+        ("clip", "a"), ("app", "launch"), ("app", "threshold"), ("scale", "b")]
+    assert out["patched"] == ["app"]
