@@ -292,6 +292,8 @@ class MMKGApp(App):
         if not self.training:
             self.exit()
             return
+        if isinstance(self.screen, ConfirmScreen):
+            return
 
         def answer(yes: bool | None) -> None:
             if yes:
