@@ -7,11 +7,16 @@ every metric is then reported as mean, std and the per-seed runs, while the
 arrays of the RunResult (split, scores, embeddings, per-keyword, ROC) are those of
 the FIRST seed.
 
-Methods: ``clip`` (raw CLIP image . keyword cosine) and ``sage_<strategy>`` for
-each reconnection strategy (engine.reconnect). Keyword embeddings come from the
-model on the training graph; unseen images are embedded in the enlarged graph with
-full neighbourhoods. Thresholds are chosen on validation rows only; every reported
-metric is on test rows (engine.evaluate).
+Methods, in this order: ``clip`` (raw CLIP image . keyword cosine), the reference
+baselines of engine.baselines (``prior``, ``scene_prior``, ``clip_probe``; off with
+``ExperimentConfig.baselines = False``) and ``sage_<strategy>`` for each
+reconnection strategy (engine.reconnect). Keyword embeddings come from the model on
+the training graph; unseen images are embedded in the enlarged graph with full
+neighbourhoods. Baselines are fitted on training rows (hyper-parameters on
+validation rows) and have no image embeddings, so ``image_embeddings`` and
+``embedding_stats`` hold only clip and the sage methods. Every method's scores lie
+in [-1, 1] (``score_scales`` in the JSON says how). Thresholds are chosen on
+validation rows only; every reported metric is on test rows (engine.evaluate).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ __all__ = [
     "RunResult", "iter_experiment", "run_experiment",
 ]
 
-METHODS = ("clip", "sage_self", "sage_cosine", "sage_scene")
+METHODS = ("clip", "prior", "scene_prior", "clip_probe", "sage_self", "sage_cosine", "sage_scene")
 AGGREGATORS = ("mean", "pool", "gcn", "lstm")
 DEFAULT_EPOCHS = 12  # chosen on VALIDATION images of the demo (6: worse, 20: +0.005 macro AUC but too slow)
 
@@ -60,6 +65,9 @@ class ExperimentConfig:
     # poster). False removes keyword->image edges from message passing, so training
     # images look like unseen ones; on the demo's validation images it was slightly worse.
     keyword_to_image: bool = True
+    # Reference baselines (engine.baselines: label priors and a CLIP linear probe)
+    # reported beside the GNN methods; they take well under a second.
+    baselines: bool = True
 
     def __post_init__(self) -> None:
         self.fanout = tuple(self.fanout)
@@ -100,13 +108,21 @@ class ExperimentConfig:
         need(is_int(self.cosine_k) and self.cosine_k >= 1, "cosine_k", f"cosine_k must be an integer >= 1, got {self.cosine_k!r}", "e.g. 3")
         need(self.cosine_min_sim is None or (isinstance(self.cosine_min_sim, (int, float)) and -1 <= self.cosine_min_sim <= 1),
              "cosine_min_sim", f"cosine_min_sim must be in [-1, 1], got {self.cosine_min_sim!r}", "a cosine similarity, e.g. 0.5")
+        need(isinstance(self.baselines, (bool, np.bool_)), "baselines", f"baselines must be true or false, got {self.baselines!r}",
+             "true reports the reference baselines, false leaves them out (--no-baselines)")
         need(isinstance(self.threshold, (int, float)) and math.isfinite(self.threshold) and -1 <= self.threshold <= 1,
-             "threshold", f"threshold must be a cosine similarity in [-1, 1], got {self.threshold!r}", "e.g. --threshold 0.7")
+             "threshold", f"threshold must be a score in [-1, 1] (every method's scores lie there), got {self.threshold!r}", "e.g. --threshold 0.7")
         check_fractions(self.split)
 
     @property
     def methods(self) -> list[str]:
-        return ["clip"] + [f"sage_{s}" for s in self.strategies]
+        return ["clip"] + self.baseline_methods + [f"sage_{s}" for s in self.strategies]
+
+    @property
+    def baseline_methods(self) -> list[str]:
+        from engine.baselines import BASELINES
+
+        return list(BASELINES) if self.baselines else []
 
     @property
     def seed_list(self) -> list[int]:
@@ -130,7 +146,7 @@ class ExperimentConfig:
 
 @dataclass(frozen=True)
 class StageProgress:
-    stage: str  # "split", "train graph", "inference", "reconnect <strategy>", "evaluate"
+    stage: str  # "split", "train graph", "inference", "reconnect <strategy>", "baselines", "evaluate"
     done: int
     total: int | None
     message: str = ""
@@ -152,12 +168,12 @@ class RunResult:
     methods: list[str]
     eval_rows: np.ndarray  # (M,) validation rows then test rows
     labels: np.ndarray  # (M, K) bool
-    scores: dict[str, np.ndarray]  # method -> (M, K) float32
+    scores: dict[str, np.ndarray]  # method -> (M, K) float32 in [-1, 1] (engine.baselines.score_scale)
     best_threshold: dict[str, float]
     metrics: dict[str, dict[str, Any]]
     per_keyword: dict[str, dict[str, np.ndarray]]
     roc: dict[str, tuple[np.ndarray, np.ndarray]]
-    embedding_stats: dict[str, dict[str, float]]
+    embedding_stats: dict[str, dict[str, float]]  # methods with image embeddings only (not baselines)
     loss_history: list[float]
     created: str
     # additions to the contract
@@ -181,6 +197,7 @@ class RunResult:
             "embedding_source": self.embedding_source,
             "best_threshold": self.best_threshold,
             "embedding_stats": self.embedding_stats,
+            "score_scales": {m: _score_scale(m) for m in self.methods},
             "seeds": self.seeds,
             "created": self.created,
         })
@@ -199,6 +216,12 @@ def _json_safe(x):
     if isinstance(x, (float, np.floating)):
         return float(x) if math.isfinite(float(x)) else None
     return x
+
+
+def _score_scale(method: str) -> str:
+    from engine.baselines import score_scale
+
+    return score_scale(method)
 
 
 # ---------------------------------------------------------------------------- pieces
@@ -265,12 +288,15 @@ def _run_seed(dataset, features, kg, config: ExperimentConfig, seed: int, seed_i
         img_emb[f"sage_{strat}"] = emb
         scores[f"sage_{strat}"] = _cosine_scores(emb, kw_emb)
         yield StageProgress(f"reconnect {strat}", i + 1, len(config.strategies), f"{len(src)} edges")
+    scores = _in_method_order(scores, (yield from _baseline_scores(dataset, features, split, eval_rows, config, cancel)),
+                              config.methods)
     yield StageProgress("evaluate", 0, len(scores))
     evals, stats = {}, {}
     for j, (method, s) in enumerate(scores.items()):
         _check(cancel)
         evals[method] = evaluate_method(s, labels, val_mask, test_mask, config.threshold)
-        stats[method] = embedding_stats(img_emb[method], seed=seed)
+        if method in img_emb:
+            stats[method] = embedding_stats(img_emb[method], seed=seed)
         yield StageProgress("evaluate", j + 1, len(scores), method)
     return {
         "split": split.assignment, "eval_rows": eval_rows, "labels": labels, "scores": scores,
@@ -278,6 +304,28 @@ def _run_seed(dataset, features, kg, config: ExperimentConfig, seed: int, seed_i
         "keyword_embeddings": {"clip": np.asarray(features.keyword, np.float32), "sage": kw_emb},
         "model_state": {k: v.detach().clone() for k, v in model.state_dict().items()},
     }
+
+
+def _baseline_scores(dataset, features, split, eval_rows, config: ExperimentConfig, cancel):
+    """Generator: (M, K) scores of every reference baseline on this seed's split."""
+    from engine.baselines import BaselineInput, baseline_scores
+
+    names = config.baseline_methods
+    inp = BaselineInput(dataset, features, split.train, split.val, eval_rows)
+    out = {}
+    for i, name in enumerate(names):
+        yield StageProgress("baselines", i, len(names), name)
+        _check(cancel)
+        out[name] = baseline_scores(name, inp)
+    if names:
+        yield StageProgress("baselines", len(names), len(names))
+    return out
+
+
+def _in_method_order(scores: dict, more: dict, order: list[str]) -> dict:
+    """Both score dicts merged, keyed in ``order`` (config.methods)."""
+    merged = {**scores, **more}
+    return {m: merged[m] for m in order}
 
 
 def dataset_info(dataset) -> dict:
@@ -315,7 +363,8 @@ def _experiment_events(dataset, features, config: ExperimentConfig, cancel):
     first = per_seed[0]
     methods = config.methods
     metrics = {m: aggregate([r["evals"][m]["metrics"] for r in per_seed]) for m in methods}
-    stats = {m: {k: v["mean"] for k, v in aggregate([r["stats"][m] for r in per_seed]).items()} for m in methods}
+    stats = {m: {k: v["mean"] for k, v in aggregate([r["stats"][m] for r in per_seed]).items()}
+             for m in methods if m in first["stats"]}
     result = RunResult(
         config=config, dataset=dataset_info(dataset), embedding_source=features.source,
         image_ids=list(dataset.ids), split=first["split"], keywords=list(dataset.keywords), methods=methods,

@@ -135,7 +135,8 @@ def load_run(run_dir):
     if meta.get("format") != FORMAT:
         raise DataError(f"unsupported run format {meta.get('format')!r}", path=run_dir / "run.json",
                         hint="re-run the experiment with this version")
-    config = ExperimentConfig.from_dict(_read_json(run_dir / "config.json"))
+    config_json = _read_json(run_dir / "config.json")
+    config = ExperimentConfig.from_dict(config_json)
     npz_path = run_dir / "arrays.npz"
     try:
         with np.load(npz_path, allow_pickle=False) as npz:
@@ -150,6 +151,10 @@ def load_run(run_dir):
 
     try:
         methods = list(meta["methods"])
+        if "baselines" not in config_json:  # a run saved before baselines existed: say what it holds
+            from engine.baselines import BASELINES
+
+            config.baselines = any(m in BASELINES for m in methods)
         per_keyword: dict[str, dict[str, np.ndarray]] = {m: {} for m in methods}
         for k, v in group("per_keyword/").items():
             m, name = k.rsplit("/", 1)

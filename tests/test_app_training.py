@@ -45,7 +45,7 @@ async def test_training_finishes_saves_and_becomes_current_run(isolated_home):
         await pilot.pause()
         assert not app.training
         assert app.session.has_run
-        assert app.session.methods == ["clip", "sage_self", "sage_scene"]
+        assert app.session.methods == ["clip", "prior", "scene_prior", "clip_probe", "sage_self", "sage_scene"]
         assert app.method == "sage_self"
         saved = api.last_run_for(app.session.dataset)
         assert saved is not None and str(saved).startswith(str(isolated_home))
@@ -56,7 +56,7 @@ async def test_training_finishes_saves_and_becomes_current_run(isolated_home):
         assert len(last.losses) >= 2  # the loss curve has points
         await pilot.press("5")
         table = app.screen.query_one("#results-table")
-        assert table.row_count == 3
+        assert table.row_count == 6
 
 
 async def test_progress_is_coalesced(monkeypatch):

@@ -70,14 +70,15 @@ def test_events_and_result_shape(events, result, data):
     kinds = {type(e) for e in events[:-1]}
     assert kinds == {TrainProgress, StageProgress}
     stages = {e.stage for e in events if isinstance(e, StageProgress)}
-    assert {"split", "inference", "reconnect self", "reconnect cosine", "reconnect scene", "evaluate"} <= stages
-    assert result.methods == ["clip", "sage_self", "sage_cosine", "sage_scene"]
+    assert {"split", "inference", "reconnect self", "reconnect cosine", "reconnect scene", "baselines", "evaluate"} <= stages
+    assert result.methods == ["clip", "prior", "scene_prior", "clip_probe", "sage_self", "sage_cosine", "sage_scene"]
     M, K = len(result.eval_rows), ds.n_keywords
     for m in result.methods:
         assert result.scores[m].shape == (M, K) and result.scores[m].dtype == np.float32
         assert set(result.per_keyword[m]) >= {"precision", "recall", "f1", "support", "prevalence", "auc"}
         fpr, tpr = result.roc[m]
         assert len(fpr) == len(tpr) <= 400
+    for m in ("clip", "sage_self", "sage_cosine", "sage_scene"):  # baselines have no image embeddings
         assert set(result.embedding_stats[m]) == {"mean_pairwise_cosine", "near_zero_fraction", "sparsity"}
     assert result.labels.shape == (M, K) and result.labels.dtype == bool
     assert len(result.loss_history) == 1 and result.seeds == [0, 1]
@@ -126,7 +127,8 @@ def test_several_seeds_give_mean_std_and_runs(result):
 def test_json_has_the_documented_shape(result):
     js = json.loads(json.dumps(result.to_json(), allow_nan=False))
     assert set(js) >= {"methods", "config", "dataset"}
-    assert set(js["methods"]) == {"clip", "sage_self", "sage_cosine", "sage_scene"}
+    assert set(js["methods"]) == {"clip", "prior", "scene_prior", "clip_probe", "sage_self", "sage_cosine", "sage_scene"}
+    assert set(js["score_scales"]) == set(js["methods"]) and js["config"]["baselines"] is True
     for m, d in js["methods"].items():
         for name in ("micro_auc", "macro_auc", "map"):
             assert set(d[name]) == {"mean", "std", "runs"}
@@ -167,4 +169,4 @@ def test_progress_callback_sees_every_event(data):
     seen = []
     res = run_experiment(ds, feats, small(epochs=1, strategies=("self",)), progress=seen.append)
     assert isinstance(seen[-1], ExperimentDone) and seen[-1].result is res
-    assert res.methods == ["clip", "sage_self"]
+    assert res.methods == ["clip", "prior", "scene_prior", "clip_probe", "sage_self"]

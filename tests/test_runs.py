@@ -35,6 +35,8 @@ def assert_same(a: RunResult, b: RunResult):
         for k, v in a.per_keyword[m].items():
             np.testing.assert_array_equal(v, b.per_keyword[m][k])
         assert np.array_equal(a.roc[m][0], b.roc[m][0]) and np.array_equal(a.roc[m][1], b.roc[m][1])
+    assert set(a.image_embeddings) == set(b.image_embeddings) == {"clip", "sage_self", "sage_scene"}  # baselines: none
+    for m in a.image_embeddings:
         assert np.array_equal(a.image_embeddings[m], b.image_embeddings[m])
     assert json.dumps(a.metrics, sort_keys=True) == json.dumps(b.metrics, sort_keys=True)
     assert a.embedding_stats == b.embedding_stats and a.loss_history == b.loss_history
@@ -50,7 +52,7 @@ def test_save_and_load_round_trip(result, tmp_path):
     state = load_model_state(run_dir)
     assert all(torch.equal(state[k], v) for k, v in result.model_state.items())
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert set(metrics["methods"]) == {"clip", "sage_self", "sage_scene"}
+    assert set(metrics["methods"]) == {"clip", "prior", "scene_prior", "clip_probe", "sage_self", "sage_scene"}
 
 
 def test_interrupted_save_leaves_no_folder(result, tmp_path, monkeypatch):

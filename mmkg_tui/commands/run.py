@@ -1,4 +1,6 @@
-"""`mmkg-tui run`: train GraphSAGE on a dataset and evaluate it against raw CLIP.
+"""`mmkg-tui run`: train GraphSAGE on a dataset and evaluate it against raw CLIP
+and the reference baselines of engine.baselines (label priors, a CLIP linear probe;
+``--no-baselines`` leaves them out).
 
 Options are checked before any work (ConfigError -> a clear message, exit 2).
 Progress bars go to stderr, the results table to stdout; ``--json FILE`` writes the
@@ -29,7 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=d.seed, help=f"first seed (default {d.seed})")
     parser.add_argument("--epochs", type=int, default=d.epochs, help=f"training epochs (default {d.epochs})")
     parser.add_argument("--threshold", type=float, default=d.threshold,
-                        help=f"user cosine threshold in [-1, 1] (default {d.threshold})")
+                        help=f"user threshold in [-1, 1] (default {d.threshold}): cosine for clip and sage_*, "
+                             "2p-1 for the priors, tanh(2y-1) for clip_probe (see engine/baselines.py)")
     parser.add_argument("--layers", type=int, default=d.layers, help=f"GraphSAGE layers (default {d.layers})")
     parser.add_argument("--fanout", default=None,
                         help="comma-separated sampled neighbours per layer (default 3 per layer)")
@@ -37,6 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
     parser.add_argument("--negatives", type=int, default=d.negatives, help=f"negatives per positive, Q (default {d.negatives})")
     parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"training edges per step (default {d.batch_size})")
+    parser.add_argument("--no-baselines", dest="baselines", action="store_false",
+                        help="leave out the reference baselines (prior, scene_prior, clip_probe)")
     parser.add_argument("--out", metavar="RUN_DIR", default=None, help="run folder to write (default: under the user data dir)")
     parser.add_argument("--json", metavar="FILE", default=None, help="write the metrics JSON to FILE")
 
@@ -58,7 +63,7 @@ def config_from_args(args: argparse.Namespace):
     cfg = ExperimentConfig(
         layers=args.layers, hidden=args.hidden, out_dim=args.hidden, fanout=fanout, epochs=args.epochs,
         lr=args.lr, negatives=args.negatives, batch_size=args.batch_size, seed=args.seed, seeds=args.seeds,
-        strategies=strategies, threshold=args.threshold,
+        strategies=strategies, threshold=args.threshold, baselines=args.baselines,
     )
     cfg.validate()
     return cfg
@@ -96,6 +101,22 @@ def results_table(result):
                   _fmt(b["precision"]), _fmt(b["recall"]), _fmt(b["f1"]),
                   _fmt(a["precision"]), _fmt(a["recall"]), _fmt(a["f1"]))
     return t
+
+
+def score_scales_note(result) -> str:
+    """How each method's scores map into [-1, 1] (thresholds are on these scales)."""
+    from engine.baselines import BASELINES, score_scale
+
+    lines = ["scores (all in [-1, 1]; thr* and the user threshold apply to them):"]
+    seen: dict[str, list[str]] = {}
+    for m in result.methods:
+        seen.setdefault(score_scale(m), []).append(m)
+    lines += [f"  {', '.join(ms)}: {scale}" for scale, ms in seen.items()]
+    baselines = [m for m in result.methods if m in BASELINES]
+    if baselines:
+        lines.append(f"  {', '.join(baselines)}: reference baselines fitted on training images, no graph "
+                     "(engine/baselines.py)")
+    return "\n".join(lines)
 
 
 class _Bars:
@@ -171,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
     out.print(f"[bold]{dataset.name}[/]{label}: {dataset.n_images} images, {dataset.n_keywords} keywords; "
               f"features: {features.source}", highlight=False)
     out.print(results_table(result))
+    out.print(score_scales_note(result), highlight=False)
     out.print(f"trained in {result.elapsed_s:.1f} s; strategies: {', '.join(config.strategies)}", highlight=False)
     if args.json:
         atomic_write_text(args.json, json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n")
