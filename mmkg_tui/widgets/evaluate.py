@@ -18,7 +18,8 @@ COLUMNS = (("method", "method"), ("µAUC", "micro_auc"), ("mAUC", "macro_auc"), 
            ("best t", "best_t"), ("P", "best_p"), ("R", "best_r"), ("F1", "best_f1"),
            ("P@t", "p"), ("R@t", "r"), ("F1@t", "f1"))
 # plotext colour per method, stable across redraws
-METHOD_COLORS = {"clip": "orange", "sage_self": "cyan", "sage_cosine": "green", "sage_scene": "magenta"}
+METHOD_COLORS = {"clip": "orange", "sage_self": "cyan", "sage_cosine": "green", "sage_scene": "magenta",
+                 "prior": "gray", "scene_prior": "blue+", "clip_probe": "orange+"}  # reference baselines
 
 
 def result_rows(session) -> list[tuple]:
