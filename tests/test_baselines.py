@@ -216,3 +216,11 @@ def test_cli_flag_turns_baselines_off():
     cfg = ExperimentConfig(baselines=False)
     assert ExperimentConfig.from_dict(cfg.to_dict()) == cfg
     assert ExperimentConfig.from_dict({"epochs": 3}).baselines is True  # missing key: the default
+
+
+def test_baselines_flag_must_be_a_bool():
+    from engine.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        ExperimentConfig(baselines="yes").validate()
+    assert err.value.field == "baselines" and err.value.hint
