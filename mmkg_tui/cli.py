@@ -8,8 +8,11 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 os.environ.setdefault("DGLBACKEND", "pytorch")
+# DGL advises CPU-affinity tuning on every DataLoader; it is noise for users here.
+warnings.filterwarnings("ignore", message=".*CPU affinity opt is not enabled.*")
 
 SUBCOMMANDS = {
     "info": "dataset and graph summary",
