@@ -95,14 +95,18 @@ def keyword_auc(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def ranking_metrics(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """micro ROC AUC, macro ROC AUC (two-class keywords only), mean average precision."""
+def ranking_metrics(scores: np.ndarray, labels: np.ndarray, aucs: np.ndarray | None = None) -> dict[str, float]:
+    """micro ROC AUC, macro ROC AUC (two-class keywords only), mean average precision.
+
+    ``aucs``: this matrix's ``keyword_auc`` when the caller already has it (not recomputed).
+    """
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     labels = np.asarray(labels, dtype=bool)
     y = labels.ravel()
     micro = float(roc_auc_score(y, scores.ravel())) if y.any() and not y.all() else float("nan")
-    aucs = keyword_auc(scores, labels)
+    if aucs is None:
+        aucs = keyword_auc(scores, labels)
     macro = float(np.nanmean(aucs)) if np.isfinite(aucs).any() else float("nan")
     aps = [average_precision_score(labels[:, k], scores[:, k]) for k in range(labels.shape[1]) if labels[:, k].any()]
     mean_ap = float(np.mean(aps)) if aps else float("nan")
@@ -160,12 +164,13 @@ def evaluate_method(scores: np.ndarray, labels: np.ndarray, val_mask: np.ndarray
         thr = float(user_threshold)
     best = threshold_metrics(s_test, y_test, thr)
     user = threshold_metrics(s_test, y_test, user_threshold)
-    metrics = ranking_metrics(s_test, y_test)
+    aucs = keyword_auc(s_test, y_test)  # once: macro AUC and the per-keyword column
+    metrics = ranking_metrics(s_test, y_test, aucs)
     metrics["best_f1"] = {k: best[k] for k in ("threshold", "precision", "recall", "f1")}
     metrics["at_threshold"] = {k: user[k] for k in ("threshold", "precision", "recall", "f1")}
     per_kw = per_keyword_metrics(s_test, y_test, thr)
     per_kw["prevalence"] = per_kw["support"] / max(len(y_test), 1)
-    per_kw["auc"] = keyword_auc(s_test, y_test)
+    per_kw["auc"] = aucs
     return {"metrics": metrics, "best_threshold": thr, "per_keyword": per_kw, "roc": roc_points(s_test, y_test)}
 
 

@@ -226,9 +226,15 @@ def _score_scale(method: str) -> str:
 
 # ---------------------------------------------------------------------------- pieces
 def _cosine_scores(img: np.ndarray, kw: np.ndarray) -> np.ndarray:
-    from engine.features import l2_normalize
+    """(n_img, n_kw) float32 cosine similarities (torch: normalise + one matmul, no copies)."""
+    import torch
+    import torch.nn.functional as F
 
-    return (l2_normalize(img) @ l2_normalize(kw).T).astype(np.float32)
+    def view(x) -> torch.Tensor:
+        x = np.asarray(x, dtype=np.float32)
+        return torch.from_numpy(x if x.flags.writeable else x.copy())  # (torch warns on read-only arrays)
+
+    return torch.mm(F.normalize(view(img), dim=1), F.normalize(view(kw), dim=1).T).numpy()
 
 
 def _check(cancel: threading.Event | None) -> None:

@@ -115,7 +115,7 @@ class InEdges:
 
     def __init__(self, g) -> None:
         n = g.num_nodes()
-        u, v = g.edges(order="eid")
+        u, v = (t.to(torch.int64) for t in g.edges(order="eid"))
         order = torch.from_numpy((v * n + u).numpy().argsort(kind="stable"))  # numpy's sort: ~4x torch's here
         self.n = n
         self.u = u[order]
