@@ -226,7 +226,8 @@ def _score_scale(method: str) -> str:
 
 # ---------------------------------------------------------------------------- pieces
 def _cosine_scores(img: np.ndarray, kw: np.ndarray) -> np.ndarray:
-    """(n_img, n_kw) float32 cosine similarities (torch: normalise + one matmul, no copies)."""
+    """(n_img, n_kw) float32 cosine similarities: torch normalise + one matmul on
+    numpy views (no copies)."""
     import torch
     import torch.nn.functional as F
 
