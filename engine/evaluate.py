@@ -86,13 +86,17 @@ def keyword_auc(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """(K,) ROC AUC per keyword; NaN where the rows hold only one class."""
     from sklearn.metrics import roc_auc_score
 
-    labels = np.asarray(labels, dtype=bool)
-    out = np.full(labels.shape[1], np.nan)
-    for k in range(labels.shape[1]):
-        y = labels[:, k]
+    y_cols, s_cols = _columns(labels, scores)
+    out = np.full(len(y_cols), np.nan)
+    for k, (y, s) in enumerate(zip(y_cols, s_cols)):
         if y.any() and not y.all():
-            out[k] = roc_auc_score(y, scores[:, k])
+            out[k] = roc_auc_score(y, s)
     return out
+
+
+def _columns(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keyword columns as contiguous rows (per-column scikit-learn calls run faster on them)."""
+    return np.ascontiguousarray(np.asarray(labels, dtype=bool).T), np.ascontiguousarray(np.asarray(scores).T)
 
 
 def ranking_metrics(scores: np.ndarray, labels: np.ndarray, aucs: np.ndarray | None = None) -> dict[str, float]:
@@ -108,7 +112,8 @@ def ranking_metrics(scores: np.ndarray, labels: np.ndarray, aucs: np.ndarray | N
     if aucs is None:
         aucs = keyword_auc(scores, labels)
     macro = float(np.nanmean(aucs)) if np.isfinite(aucs).any() else float("nan")
-    aps = [average_precision_score(labels[:, k], scores[:, k]) for k in range(labels.shape[1]) if labels[:, k].any()]
+    y_cols, s_cols = _columns(labels, scores)
+    aps = [average_precision_score(y, s) for y, s in zip(y_cols, s_cols) if y.any()]
     mean_ap = float(np.mean(aps)) if aps else float("nan")
     return {"micro_auc": micro, "macro_auc": macro, "map": mean_ap}
 
