@@ -80,36 +80,6 @@ def ours_train(p: Prepared, steps: int) -> tuple[Any, int]:
     return None, done
 
 
-def reference_train(p: Prepared, steps: int) -> tuple[Any, int]:
-    """A minimal DGL loop: the same sampler, model and loss, nothing else."""
-    import dgl
-    import torch
-
-    build_model = _get("engine.train", "build_model")
-    edge_sampler = _get("engine.sampling", "edge_sampler")
-    sage_loss = _get("engine.loss", "sage_loss")
-    hom, cfg = p.hom, p.config
-    torch.manual_seed(cfg.seed)
-    model = build_model(hom, cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sampler = edge_sampler(hom, cfg.fanout, cfg.negatives)
-    loader = dgl.dataloading.DataLoader(hom.g, hom.train_eids, sampler, batch_size=cfg.batch_size,
-                                        shuffle=True, drop_last=False, num_workers=0)
-    feat, ntype = hom.g.ndata["feat"], hom.g.ndata["ntype"]
-    positives = 0
-    model.train()
-    for i, (input_nodes, pair, neg, blocks) in enumerate(loader):
-        if i >= steps:
-            break
-        z = model(blocks, feat[input_nodes], ntype[input_nodes])
-        loss = sage_loss(model.score(z, *pair.edges()), model.score(z, *neg.edges()), cfg.negatives)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        positives += int(pair.num_edges())
-    return model, positives
-
-
 def ours_step_iter(p: Prepared):
     """engine.train.train_model as an endless per-step iterator (many epochs): each
     next() is one minibatch step of ours, progress event and cancel check included."""
