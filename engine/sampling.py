@@ -54,7 +54,10 @@ def to_homogeneous(hg, image_rows: np.ndarray) -> HomGraph:
     """Heterograph (the training graph, engine.split.training_graph) -> HomGraph."""
     import dgl
 
-    g = dgl.to_homogeneous(hg, ndata=["feat"])
+    stacked = stacked_feature(hg, "feat")
+    g = dgl.to_homogeneous(hg, ndata=None if stacked is not None else ["feat"])
+    if stacked is not None:
+        g.ndata["feat"] = stacked
     ntype = g.ndata[dgl.NTYPE]
     offsets, counts = {}, {}
     for t, name in enumerate(hg.ntypes):
@@ -91,6 +94,30 @@ def to_homogeneous(hg, image_rows: np.ndarray) -> HomGraph:
         g.edata.pop(k, None)
     return HomGraph(g, list(hg.ntypes), offsets, counts, np.asarray(image_rows, dtype=np.int64),
                     reverse, train_eids)
+
+
+def stacked_feature(hg, key: str):
+    """The one tensor behind every node type's ``key`` feature when they are
+    consecutive row ranges of it in ``hg.ntypes`` order (as engine.split.training_graph
+    stores them), i.e. exactly what ``dgl.to_homogeneous(hg, ndata=[key])`` would
+    build by concatenation; None otherwise."""
+    feats = [hg.nodes[nt].data.get(key) for nt in hg.ntypes]
+    if not feats or any(f is None for f in feats):
+        return None
+    base = feats[0]._base
+    if base is None or base.dim() != 2 or not base.is_contiguous():
+        return None
+    if base.shape[0] != sum(f.shape[0] for f in feats):
+        return None
+    row_bytes = base.stride(0) * base.element_size()
+    off = 0
+    for f in feats:
+        if f._base is not base or not f.is_contiguous() or f.shape[1:] != base.shape[1:]:
+            return None
+        if f.shape[0] and f.data_ptr() != base.data_ptr() + off * row_bytes:
+            return None
+        off += f.shape[0]
+    return base
 
 
 class KeywordUniform:

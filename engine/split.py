@@ -80,4 +80,45 @@ def training_graph(g, train_rows: np.ndarray):
     train_rows = np.sort(np.asarray(train_rows, dtype=np.int64))
     nodes = {nt: torch.arange(g.num_nodes(nt), dtype=torch.int64) for nt in g.ntypes}
     nodes["image"] = torch.from_numpy(train_rows)
-    return dgl.node_subgraph(g, nodes, store_ids=True)
+    feats = _same_shape_features(g, FEATURE)
+    if feats is None:
+        return dgl.node_subgraph(g, nodes, store_ids=True)
+    lg = g.local_var()  # dropping the feature here leaves g untouched
+    for nt in g.ntypes:
+        lg.nodes[nt].data.pop(FEATURE)
+    sub = dgl.node_subgraph(lg, nodes, store_ids=True)
+    _attach_stacked_features(sub, feats, FEATURE)
+    return sub
+
+
+#: the node feature that ``training_graph`` stores once for all node types
+FEATURE = "feat"
+
+
+def _same_shape_features(g, key: str):
+    """{ntype: tensor} when every node type has a 2-D ``key`` feature of one width and dtype, else None."""
+    feats = {nt: g.nodes[nt].data.get(key) for nt in g.ntypes}
+    if not feats or any(f is None or f.dim() != 2 for f in feats.values()):
+        return None
+    if len({(f.shape[1], f.dtype) for f in feats.values()}) != 1:
+        return None
+    return feats
+
+
+def _attach_stacked_features(sub, feats: dict, key: str) -> None:
+    """Gather each node type's ``key`` rows (by the subgraph's stored ids) into ONE
+    tensor, node types stacked in ``sub.ntypes`` order, and give each type its row
+    range as a view: ``engine.sampling.to_homogeneous`` then uses that tensor as the
+    homogeneous feature instead of copying all features again (~1.4 GB at 1M images)."""
+    import dgl
+    import torch
+
+    first = next(iter(feats.values()))
+    counts = [sub.num_nodes(nt) for nt in sub.ntypes]
+    stacked = torch.empty(sum(counts), first.shape[1], dtype=first.dtype)
+    off = 0
+    for nt, c in zip(sub.ntypes, counts):
+        rows = stacked[off:off + c]
+        torch.index_select(feats[nt], 0, sub.nodes[nt].data[dgl.NID], out=rows)
+        sub.nodes[nt].data[key] = rows
+        off += c
