@@ -78,3 +78,14 @@ def fmt_t(threshold: float) -> str:
         if round(threshold, digits) == threshold:
             return f"{threshold:.{digits}f}"
     return f"{threshold:.4f}"
+
+
+def set_text(widget: Any, content: Any) -> None:
+    """``Static.update`` without a layout pass when a string keeps its length (a
+    threshold or a metric changing digits): the widget keeps its size, so only it
+    is redrawn."""
+    old = widget.content
+    same = isinstance(content, str) and isinstance(old, str) and len(old) == len(content)
+    if same and old == content:
+        return
+    widget.update(content, layout=not same)

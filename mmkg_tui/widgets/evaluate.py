@@ -8,11 +8,12 @@ import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Static
-from textual_plotext import PlotextPlot
+from textual.widgets import Static
 
 from mmkg_tui.session import metric_mean
-from mmkg_tui.widgets.base import StateView, fmt, fmt_t, no_run_hint
+from mmkg_tui.widgets.base import StateView, fmt, fmt_t, no_run_hint, set_text
+from mmkg_tui.widgets.lists import CellTable
+from mmkg_tui.widgets.markerplot import MarkerPlot, StripPlot
 
 COLUMNS = (("method", "method"), ("µAUC", "micro_auc"), ("mAUC", "macro_auc"), ("mAP", "map"),
            ("best t", "best_t"), ("P", "best_p"), ("R", "best_r"), ("F1", "best_f1"),
@@ -40,20 +41,20 @@ def result_rows(session) -> list[tuple]:
 class EvaluateView(StateView):
     def compose(self) -> ComposeResult:
         yield Static("", id="evaluate-head", classes="view-head")
-        yield DataTable(id="results-table", cursor_type="row", zebra_stripes=True)
+        yield CellTable(id="results-table", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="evaluate-plots"):
-            yield PlotextPlot(id="roc-plot")
-            yield PlotextPlot(id="keyword-plot")
+            yield MarkerPlot(id="roc-plot")
+            yield StripPlot(id="keyword-plot")
 
     def on_mount(self) -> None:
-        t = self.query_one("#results-table", DataTable)
+        t = self.query_one("#results-table", CellTable)
         for label, key in COLUMNS:
             t.add_column(label, key=key)
 
     def update_view(self, reason: str) -> None:
         s = self.session
         head = self.query_one("#evaluate-head", Static)
-        table = self.query_one("#results-table", DataTable)
+        table = self.query_one("#results-table", CellTable)
         plots = self.query_one("#evaluate-plots")
         if not s.has_run:
             head.update(no_run_hint("evaluation"))
@@ -62,45 +63,60 @@ class EvaluateView(StateView):
         table.display = plots.display = True
         cfg = s.run.config
         n_test = int(s._test.sum())
-        head.update(f"test images: {n_test:,}   threshold {fmt_t(s.threshold)}   selected {s.method}   "
-                    f"({getattr(cfg, 'epochs', '?')} epochs, hidden {getattr(cfg, 'hidden', '?')}, "
-                    f"seeds {getattr(cfg, 'seeds', 1)}; best t chosen on validation, b applies it)")
+        set_text(head, f"test images: {n_test:,}   threshold {fmt_t(s.threshold)}   selected {s.method}   "
+                       f"({getattr(cfg, 'epochs', '?')} epochs, hidden {getattr(cfg, 'hidden', '?')}, "
+                       f"seeds {getattr(cfg, 'seeds', 1)}; best t chosen on validation, b applies it)")
         self.fill_table()
-        self.draw_roc()
+        if reason != "threshold" or not self.query_one("#roc-plot", MarkerPlot).has_static:
+            # the curves depend on the run and the method set only
+            self.draw_roc()
+        self.move_operating_point()
         self.draw_keywords()
 
     def fill_table(self) -> None:
+        """Rows in place when the methods are the same (threshold / method change): only
+        changed cells are written and the table keeps its size (no layout pass)."""
         s = self.session
-        table = self.query_one("#results-table", DataTable)
-        table.clear()
-        for row in result_rows(s):
-            m = row[0]
-            style = "bold reverse" if m == s.method else ""
-            cells = [Text(m, style=style)]
-            cells += [fmt(v) if i != 3 else fmt(v, 2) for i, v in enumerate(row[1:])]
-            table.add_row(*cells, key=m)
+        table = self.query_one("#results-table", CellTable)
+        rows = [self._cells(row, s.method) for row in result_rows(s)]
+        keys = [row[0].plain for row in rows]
+        if [k.value for k in table.rows] != keys:
+            table.clear()
+            for cells in rows:
+                table.add_row(*cells, key=cells[0].plain)
+            return
+        table.update_cells((cells[0].plain, col, value) for cells in rows for (_, col), value in zip(COLUMNS, cells))
+
+    @staticmethod
+    def _cells(row: tuple, method: str) -> list:
+        m = row[0]
+        cells = [Text(m, style="bold reverse" if m == method else "")]
+        return cells + [fmt(v) if i != 3 else fmt(v, 2) for i, v in enumerate(row[1:])]
 
     def draw_roc(self) -> None:
+        """The static curves (once per run / method set); the marker moves separately."""
         s = self.session
-        plot = self.query_one("#roc-plot", PlotextPlot)
-        plt = plot.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title(f"ROC (micro, test) - dot: {s.method} at t={fmt_t(s.threshold)}")
-        plt.xlabel("false positive rate")
-        plt.xlim(0, 1)
-        plt.ylim(0, 1)
-        for m in s.methods:
-            fpr, tpr = s.run.roc[m]
-            plt.plot(np.asarray(fpr, float).tolist(), np.asarray(tpr, float).tolist(),
-                     marker="braille", color=METHOD_COLORS.get(m, "white"), label=m)
-        now = s.threshold_metrics()
-        plt.scatter([float(now["fpr"])], [float(now["tpr"])], marker="●", color="red")
-        plot.refresh()
+        curves = [(m, s.run.roc[m]) for m in s.methods]
+        title = f"ROC (micro, test) - dot: {s.method} at the threshold"
+
+        def draw(plt) -> None:
+            plt.title(title)
+            plt.xlabel("false positive rate")
+            plt.xlim(0, 1)
+            plt.ylim(0, 1)
+            for m, (fpr, tpr) in curves:
+                plt.plot(np.asarray(fpr, float).tolist(), np.asarray(tpr, float).tolist(),
+                         marker="braille", color=METHOD_COLORS.get(m, "white"), label=m)
+
+        self.query_one("#roc-plot", MarkerPlot).set_static(draw, xlim=(0, 1), ylim=(0, 1))
+
+    def move_operating_point(self) -> None:
+        now = self.session.threshold_metrics()
+        self.query_one("#roc-plot", MarkerPlot).set_marker(float(now["fpr"]), float(now["tpr"]))
 
     def draw_keywords(self) -> None:
         s = self.session
-        plot = self.query_one("#keyword-plot", PlotextPlot)
+        plot = self.query_one("#keyword-plot", StripPlot)
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from mmkg_tui.widgets.base import StateView, fmt, fmt_t, no_run_hint
+from mmkg_tui.widgets.base import StateView, fmt, fmt_t, no_run_hint, set_text
 from mmkg_tui.widgets.lists import VimTable
 
 
@@ -48,20 +48,23 @@ class KeywordsView(StateView):
                 + (f", method {s.method}" if s.has_run else " (no run yet: press r to train)"))
 
     def update_threshold_cells(self) -> None:
+        """Only the cells whose value changed are written (and rendered again)."""
         s = self.session
-        self.query_one("#keywords-head", Static).update(self._head_text())
+        set_text(self.query_one("#keywords-head", Static), self._head_text())
         pk = s.per_keyword()
+        p, r = pk["precision"], pk["recall"]
         table = self.query_one("#keyword-table", VimTable)
-        for k in range(s.dataset.n_keywords):
-            table.update_cell(str(k), "p", _num(pk["precision"], k))
-            table.update_cell(str(k), "r", _num(pk["recall"], k))
+        table.update_cells(cell for k in range(s.dataset.n_keywords)
+                           for cell in ((str(k), "p", _num(p, k)), (str(k), "r", _num(r, k))))
         ranking = self.query_one("#ranking-table", VimTable)
         if self.selected_keyword() is None:
             return
+        marks = []
         for i in range(ranking.row_count):
             row = ranking.get_row_at(i)
-            holds = str(row[4]) == "✓"
-            ranking.update_cell_at((i, 5), _mark(holds, float(row[3]) >= s.threshold))
+            key = ranking.coordinate_to_cell_key((i, 0)).row_key.value
+            marks.append((key, "pred", _mark(str(row[4]) == "✓", float(row[3]) >= s.threshold)))
+        ranking.update_cells(marks)
 
     def refill_keywords(self) -> None:
         s = self.session

@@ -9,7 +9,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label, Select
 
-from mmkg_tui.widgets.base import StateView, fmt, fmt_t
+from mmkg_tui.widgets.base import StateView, fmt, fmt_t, set_text
 
 
 class TopBar(StateView):
@@ -44,7 +44,7 @@ class TopBar(StateView):
     def update_view(self, reason: str) -> None:
         s = self.session
         name = s.dataset.name
-        self.query_one("#dataset-name", Label).update(name if len(name) <= 36 else name[:35] + "…")
+        set_text(self.query_one("#dataset-name", Label), name if len(name) <= 36 else name[:35] + "…")
         select = self.query_one("#method-select", Select)
         with self.prevent(Select.Changed):
             if self._methods != s.methods:
@@ -61,9 +61,9 @@ class TopBar(StateView):
             text = f"P {fmt(m['precision'])} R {fmt(m['recall'])} F1 {fmt(m['f1'])}"
             if not m.get("predicted", 1):
                 text += " (none: b)"
-            summary.update(text)
+            set_text(summary, text)
         else:
-            summary.update("no run yet: r trains")
+            set_text(summary, "no run yet: r trains")
 
     @on(Select.Changed, "#method-select")
     def _method(self, event: Select.Changed) -> None:

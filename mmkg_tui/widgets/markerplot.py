@@ -1,0 +1,171 @@
+"""A plotext plot whose static part (curves, axes, title) is built once and a single
+marker is drawn over it: moving the marker (the operating point when the threshold
+changes) costs a few string slices instead of a plotext build (~15-45 ms)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from itertools import islice
+
+from rich.ansi import AnsiDecoder
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.app import RenderResult
+from textual.strip import Strip
+from textual.visual import Visual
+from textual_plotext import PlotextPlot
+
+SENTINEL = "◙"  # calibration marker: never drawn by the static figure
+
+
+def find_sentinels(lines: list[Text]) -> list[tuple[int, int]]:
+    """(line, column) of each calibration marker in a built figure, top to bottom."""
+    found = []
+    for row, line in enumerate(text.plain for text in lines):
+        col = line.find(SENTINEL)
+        while col >= 0:
+            found.append((row, col))
+            col = line.find(SENTINEL, col + 1)
+    return found
+
+
+def overlay(strips: list[Strip], row: int, col: int, char: str, color: str) -> list[Strip]:
+    """``strips`` with the cell at (row, col) replaced by ``char`` in ``color``, keeping
+    the cell's background."""
+    if not (0 <= row < len(strips)) or not (0 <= col < strips[row].cell_length):
+        return strips
+    left, cell, right = strips[row].divide([col, col + 1, strips[row].cell_length])
+    base = next((seg.style for seg in cell if seg.style is not None), None)
+    style = (base or Style()) + Style(color=color)
+    out = list(strips)
+    out[row] = Strip.join([left, Strip([Segment(char, style)], 1), right])
+    return out
+
+
+def ansi_lines(ansi: str) -> list[Text]:
+    """A built plotext figure (ANSI) as one rich Text per line (``Text.from_ansi``
+    joins the lines and splitting them again costs ~15 ms on a busy scatter)."""
+    decoder = AnsiDecoder()
+    return [decoder.decode_line(line) for line in ansi.split("\n")]
+
+
+def lines_to_strips(lines: list[Text], width: int, console) -> list[Strip]:
+    """Rich lines as Textual strips, cropped to ``width`` (no wrapping)."""
+    strips = []
+    for line in lines:
+        strip = Strip(list(line.render(console, end="")))
+        strips.append(strip.crop(0, width) if strip.cell_length > width else strip)
+    return strips
+
+
+class StripsVisual(Visual):
+    """Lines rendered already: Textual shows them as they are."""
+
+    def __init__(self, strips: list[Strip]) -> None:
+        self.strips = strips
+
+    def render_strips(self, width, height, style, options) -> list[Strip]:
+        return list(islice(self.strips, None, height))
+
+    def get_optimal_width(self, rules, container_width: int) -> int:
+        return max((s.cell_length for s in self.strips), default=0)
+
+    def get_height(self, rules, width: int) -> int:
+        return len(self.strips)
+
+
+class StripPlot(PlotextPlot):
+    """A PlotextPlot that hands Textual ready strips (the stock widget's rich Text is
+    converted style by style on every render, ~30 ms for a scatter plot)."""
+
+    builds = 0  # plotext builds so far (tests check that updates are coalesced)
+
+    def build_lines(self) -> list[Text]:
+        """Build the figure at the widget's size and theme (as PlotextPlot.render)."""
+        w, h = self.size.width, self.size.height
+        self._plot.plotsize(w, h)
+        self._plot._set_size(w, h)
+        self._plot.theme(self._get_plotext_theme_name(self.app.theme))
+        self.builds += 1
+        return ansi_lines(self._plot.build())
+
+    def render(self) -> RenderResult:
+        return StripsVisual(lines_to_strips(self.build_lines(), self.size.width, self.app.console))
+
+
+class MarkerPlot(StripPlot):
+    """``set_static(draw, xlim, ylim)`` sets what the figure shows (``draw(plt)`` is
+    called on a cleared plotext figure); ``set_marker(x, y)`` moves the marker.
+    The static figure is rebuilt only when ``set_static`` is called again, the size or
+    the theme changes."""
+
+    def __init__(self, *, marker: str = "●", color: str = "red", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.marker_char, self.marker_color = marker, color
+        self._draw: Callable | None = None
+        self._limits = ((0.0, 1.0), (0.0, 1.0))
+        self._version = 0
+        self._key: tuple | None = None
+        self._strips: list[Strip] = []
+        self._corners: tuple[tuple[int, int], tuple[int, int]] | None = None
+        self.marker: tuple[float, float] | None = None
+
+    def set_static(self, draw: Callable, xlim=(0.0, 1.0), ylim=(0.0, 1.0)) -> None:
+        self._draw, self._limits = draw, (tuple(xlim), tuple(ylim))
+        self._version += 1
+        self.refresh()
+
+    @property
+    def has_static(self) -> bool:
+        return self._draw is not None
+
+    def set_marker(self, x: float | None, y: float | None) -> None:
+        marker = None if x is None or y is None else (float(x), float(y))
+        if marker != self.marker:
+            self.marker = marker
+            self.refresh()
+
+    # ----------------------------------------------------------- building
+    def _build(self, calibrate: bool) -> list[Text]:
+        plt = self._plot
+        plt.clear_data()
+        plt.clear_figure()
+        self._draw(plt)
+        if calibrate:
+            (x0, x1), (y0, y1) = self._limits
+            plt.scatter([x0, x1], [y0, y1], marker=SENTINEL)
+        return self.build_lines()
+
+    def _rebuild(self, key: tuple) -> None:
+        self._key = key
+        self._strips = lines_to_strips(self._build(calibrate=False), self.size.width, self.app.console)
+        corners = find_sentinels(self._build(calibrate=True))
+        # two markers: (x1, y1) is on the top line, (x0, y0) on the bottom one
+        self._corners = (corners[-1], corners[0]) if len(corners) == 2 else None
+
+    def cell_of(self, x: float, y: float) -> tuple[int, int] | None:
+        """The (line, column) where the data point (x, y) is drawn, None if outside."""
+        if self._corners is None:
+            return None
+        (r0, c0), (r1, c1) = self._corners  # (x0, y0) and (x1, y1)
+        (x0, x1), (y0, y1) = self._limits
+        if not (min(x0, x1) <= x <= max(x0, x1) and min(y0, y1) <= y <= max(y0, y1)):
+            return None
+        col = c0 + round((x - x0) / (x1 - x0) * (c1 - c0))
+        row = r0 + round((y - y0) / (y1 - y0) * (r1 - r0))
+        return row, col
+
+    def render(self) -> RenderResult:
+        if self._draw is None:
+            return StripsVisual([])
+        key = (self.size.width, self.size.height, self.app.theme, self._version)
+        if key != self._key:
+            self._rebuild(key)
+        strips = self._strips
+        if self.marker is not None:
+            cell = self.cell_of(*self.marker)
+            if cell is not None:
+                strips = overlay(strips, cell[0], cell[1], self.marker_char, self.marker_color)
+        return StripsVisual(strips)
