@@ -35,6 +35,13 @@ from mmkg_tui.widgets.topbar import TopBar
 from mmkg_tui.widgets.train import TrainView
 
 PROGRESS_INTERVAL_S = 0.1  # at most ~10 progress messages a second
+# Modules training imports on first use. Importing them inside the training worker
+# (sklearn.metrics; torch._dynamo, which torch.optim.Adam imports and which pulls in
+# sympy) froze the event loop for 200-300 ms each; they are imported in a worker right
+# after the main screen is up instead, while the app is idle.
+TRAINING_MODULES = ("engine.experiment", "engine.train", "engine.model", "engine.sampling", "engine.split",
+                    "engine.reconnect", "engine.baselines", "engine.evaluate", "engine.runs", "sklearn.metrics",
+                    "torch.optim", "torch._dynamo")
 
 
 class MMKGApp(App):
@@ -104,6 +111,20 @@ class MMKGApp(App):
         self.switch_screen(self.main_screen)
         for note in message.session.notes:
             self.notify(note, timeout=4)
+        self.warm_up()
+
+    @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False, name="warm-up")
+    def warm_up(self) -> None:
+        """Import what training needs while the app is idle (see TRAINING_MODULES)."""
+        import importlib
+
+        for name in TRAINING_MODULES:
+            if self._cancel_load.is_set():
+                return
+            try:
+                importlib.import_module(name)
+            except ImportError:  # an engine without the learning part: training says so later
+                continue
 
     def train_form_defaults(self) -> dict[str, Any] | None:
         cfg = default_config()

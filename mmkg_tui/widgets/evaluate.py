@@ -13,7 +13,7 @@ from textual.widgets import Static
 from mmkg_tui.session import metric_mean
 from mmkg_tui.widgets.base import StateView, fmt, fmt_t, no_run_hint, set_text
 from mmkg_tui.widgets.lists import CellTable
-from mmkg_tui.widgets.markerplot import MarkerPlot, StripPlot
+from mmkg_tui.widgets.markerplot import MarkerPlot
 
 COLUMNS = (("method", "method"), ("µAUC", "micro_auc"), ("mAUC", "macro_auc"), ("mAP", "map"),
            ("best t", "best_t"), ("P", "best_p"), ("R", "best_r"), ("F1", "best_f1"),
@@ -44,7 +44,7 @@ class EvaluateView(StateView):
         yield CellTable(id="results-table", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="evaluate-plots"):
             yield MarkerPlot(id="roc-plot")
-            yield StripPlot(id="keyword-plot")
+            yield MarkerPlot(id="keyword-plot")
 
     def on_mount(self) -> None:
         t = self.query_one("#results-table", CellTable)
@@ -70,6 +70,7 @@ class EvaluateView(StateView):
         if reason != "threshold" or not self.query_one("#roc-plot", MarkerPlot).has_static:
             # the curves depend on the run and the method set only
             self.draw_roc()
+            self.draw_keyword_axes()
         self.move_operating_point()
         self.draw_keywords()
 
@@ -114,20 +115,29 @@ class EvaluateView(StateView):
         now = self.session.threshold_metrics()
         self.query_one("#roc-plot", MarkerPlot).set_marker(float(now["fpr"]), float(now["tpr"]))
 
+    def draw_keyword_axes(self) -> None:
+        """The per-keyword plot's frame (once per dataset / run): prevalence axis, P/R axis."""
+        x = np.asarray(self.session.dataset.prevalence(), float)
+        lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 1.0)
+        hi = hi if hi > lo else lo + 1e-9
+
+        def draw(plt) -> None:
+            plt.title("per keyword: P (+) and R (x) vs prevalence")
+            plt.xlabel("prevalence")
+            plt.xlim(lo, hi)
+            plt.ylim(0, 1)
+            plt.scatter([lo, hi], [0, 1], marker=" ")  # an invisible series: plotext draws no axes without data
+
+        self.query_one("#keyword-plot", MarkerPlot).set_static(draw, xlim=(lo, hi), ylim=(0, 1))
+
     def draw_keywords(self) -> None:
+        """Per-keyword precision (+) and recall (x) at the threshold, drawn over the frame."""
         s = self.session
-        plot = self.query_one("#keyword-plot", StripPlot)
-        plt = plot.plt
-        plt.clear_data()
-        plt.clear_figure()
         pk = s.per_keyword()
-        prevalence = s.dataset.prevalence()
-        plt.title(f"per keyword at t={fmt_t(s.threshold)}: P (+) and R (x) vs prevalence")
-        plt.xlabel("prevalence")
-        plt.ylim(0, 1)
-        x = np.asarray(prevalence, float)
+        x = np.asarray(s.dataset.prevalence(), float)
+        marks = []
         for name, marker, color in (("precision", "+", "cyan"), ("recall", "x", "yellow")):
             y = np.asarray(pk[name], float)
             ok = np.isfinite(y)
-            plt.scatter(x[ok].tolist(), y[ok].tolist(), marker=marker, color=color, label=name)
-        plot.refresh()
+            marks += [(xi, yi, marker, color) for xi, yi in zip(x[ok].tolist(), y[ok].tolist())]
+        self.query_one("#keyword-plot", MarkerPlot).set_markers(marks)

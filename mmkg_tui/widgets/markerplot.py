@@ -1,12 +1,16 @@
-"""A plotext plot whose static part (curves, axes, title) is built once and a single
-marker is drawn over it: moving the marker (the operating point when the threshold
-changes) costs a few string slices instead of a plotext build (~15-45 ms)."""
+"""Plotext plots for views that follow the threshold.
+
+``MarkerPlot``: the static part (curves, axes, title) is built once and markers are
+drawn over it, so moving them (the operating point, the per-keyword P/R scatter when
+the threshold changes) costs a few strip slices instead of a plotext build (5-45 ms).
+``StripPlot``: a plotext plot handed to Textual as ready strips."""
 
 from __future__ import annotations
 
-from typing import Callable
-
+import builtins
+import math
 from itertools import islice
+from typing import Callable
 
 from rich.ansi import AnsiDecoder
 from rich.segment import Segment
@@ -31,16 +35,25 @@ def find_sentinels(lines: list[Text]) -> list[tuple[int, int]]:
     return found
 
 
-def overlay(strips: list[Strip], row: int, col: int, char: str, color: str) -> list[Strip]:
-    """``strips`` with the cell at (row, col) replaced by ``char`` in ``color``, keeping
-    the cell's background."""
-    if not (0 <= row < len(strips)) or not (0 <= col < strips[row].cell_length):
-        return strips
-    left, cell, right = strips[row].divide([col, col + 1, strips[row].cell_length])
-    base = next((seg.style for seg in cell if seg.style is not None), None)
-    style = (base or Style()) + Style(color=color)
+def overlay(strips: list[Strip], cells: list[tuple[int, int, str, str]]) -> list[Strip]:
+    """``strips`` with each (row, col, char, color) cell replaced by ``char`` in ``color``
+    (keeping the cell's background); a later cell wins where two coincide."""
+    by_row: dict[int, dict[int, tuple[str, str]]] = {}
+    for row, col, char, color in cells:
+        if 0 <= row < len(strips) and 0 <= col < strips[row].cell_length:
+            by_row.setdefault(row, {})[col] = (char, color)
     out = list(strips)
-    out[row] = Strip.join([left, Strip([Segment(char, style)], 1), right])
+    for row, marks in by_row.items():
+        cols = sorted(marks)
+        cuts = [c for col in cols for c in (col, col + 1)] + [strips[row].cell_length]
+        pieces = strips[row].divide(cuts)  # before, cell, between, cell, ..., after
+        joined = [pieces[0]]
+        for i, col in enumerate(cols):
+            char, color = marks[col]
+            base = next((seg.style for seg in pieces[2 * i + 1] if seg.style is not None), None)
+            joined.append(Strip([Segment(char, (base or Style()) + Style(color=color))], 1))
+            joined.append(pieces[2 * i + 2])
+        out[row] = Strip.join(joined)
     return out
 
 
@@ -58,6 +71,13 @@ def lines_to_strips(lines: list[Text], width: int, console) -> list[Strip]:
         strip = Strip(list(line.render(console, end="")))
         strips.append(strip.crop(0, width) if strip.cell_length > width else strip)
     return strips
+
+
+def _cells(value: float, lo: float, hi: float, span: int) -> int:
+    """Cells from the ``lo`` edge to ``value``, rounded as plotext does (halves up)."""
+    if hi == lo:
+        return 0
+    return math.floor(builtins.round(0.5 + span * (value - lo) / (hi - lo), 8))
 
 
 class StripsVisual(Visual):
@@ -97,9 +117,10 @@ class StripPlot(PlotextPlot):
 
 class MarkerPlot(StripPlot):
     """``set_static(draw, xlim, ylim)`` sets what the figure shows (``draw(plt)`` is
-    called on a cleared plotext figure); ``set_marker(x, y)`` moves the marker.
-    The static figure is rebuilt only when ``set_static`` is called again, the size or
-    the theme changes."""
+    called on a cleared plotext figure, which must fix these limits); ``set_marker(x, y)``
+    moves the one marker, ``set_markers([(x, y, char, color), ...])`` sets many (a
+    scatter that follows the threshold). The static figure is rebuilt only when
+    ``set_static`` is called again, the size or the theme changes."""
 
     def __init__(self, *, marker: str = "●", color: str = "red", **kwargs) -> None:
         super().__init__(**kwargs)
@@ -110,7 +131,7 @@ class MarkerPlot(StripPlot):
         self._key: tuple | None = None
         self._strips: list[Strip] = []
         self._corners: tuple[tuple[int, int], tuple[int, int]] | None = None
-        self.marker: tuple[float, float] | None = None
+        self.markers: list[tuple[float, float, str, str]] = []
 
     def set_static(self, draw: Callable, xlim=(0.0, 1.0), ylim=(0.0, 1.0)) -> None:
         self._draw, self._limits = draw, (tuple(xlim), tuple(ylim))
@@ -122,9 +143,12 @@ class MarkerPlot(StripPlot):
         return self._draw is not None
 
     def set_marker(self, x: float | None, y: float | None) -> None:
-        marker = None if x is None or y is None else (float(x), float(y))
-        if marker != self.marker:
-            self.marker = marker
+        self.set_markers([] if x is None or y is None else [(x, y, self.marker_char, self.marker_color)])
+
+    def set_markers(self, markers: list[tuple[float, float, str, str]]) -> None:
+        markers = [(float(x), float(y), c, col) for x, y, c, col in markers]
+        if markers != self.markers:
+            self.markers = markers
             self.refresh()
 
     # ----------------------------------------------------------- building
@@ -153,8 +177,8 @@ class MarkerPlot(StripPlot):
         (x0, x1), (y0, y1) = self._limits
         if not (min(x0, x1) <= x <= max(x0, x1) and min(y0, y1) <= y <= max(y0, y1)):
             return None
-        col = c0 + round((x - x0) / (x1 - x0) * (c1 - c0))
-        row = r0 + round((y - y0) / (y1 - y0) * (r1 - r0))
+        col = c0 + _cells(x, x0, x1, c1 - c0)
+        row = r0 - _cells(y, y0, y1, r0 - r1)  # lines count downwards
         return row, col
 
     def render(self) -> RenderResult:
@@ -163,9 +187,9 @@ class MarkerPlot(StripPlot):
         key = (self.size.width, self.size.height, self.app.theme, self._version)
         if key != self._key:
             self._rebuild(key)
-        strips = self._strips
-        if self.marker is not None:
-            cell = self.cell_of(*self.marker)
+        cells = []
+        for x, y, char, color in self.markers:
+            cell = self.cell_of(x, y)
             if cell is not None:
-                strips = overlay(strips, cell[0], cell[1], self.marker_char, self.marker_color)
-        return StripsVisual(strips)
+                cells.append((cell[0], cell[1], char, color))
+        return StripsVisual(overlay(self._strips, cells) if cells else self._strips)

@@ -4,6 +4,7 @@ shows the coalesced progress messages it receives."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from textual import on
@@ -11,9 +12,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, RichLog, Static
-from textual_plotext import PlotextPlot
-
 from mmkg_tui.messages import TrainingSnapshot
+from mmkg_tui.widgets.markerplot import StripPlot
+
+LOSS_REDRAW_S = 0.4  # the loss curve is redrawn at most ~2.5 times a second while training
 
 STRATEGIES = ("self", "cosine", "scene")
 # (form field, config attribute, label)
@@ -79,6 +81,9 @@ class TrainView(Vertical):
     def __init__(self, defaults: dict[str, Any] | None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.defaults = defaults  # ExperimentConfig.to_dict() or None without the learning engine
+        self._losses: list[tuple[float, float]] = []  # the latest loss points received
+        self._losses_drawn_at = float("-inf")  # time.monotonic() of the last loss-curve draw
+        self._losses_drawn: list[tuple[float, float]] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -101,7 +106,7 @@ class TrainView(Vertical):
             with Vertical(id="train-right"):
                 yield Static("idle: set the options and press r (or Start)", id="train-status")
                 yield ProgressBar(total=1.0, show_eta=False, id="train-progress")
-                yield PlotextPlot(id="loss-plot")
+                yield StripPlot(id="loss-plot")
                 yield RichLog(id="train-log", max_lines=500, wrap=True, markup=False)
 
     def on_mount(self) -> None:
@@ -152,11 +157,15 @@ class TrainView(Vertical):
                     f"ETA {format_eta(snap.eta_s)}")
         else:
             text = f"{snap.stage}: {snap.message}" if snap.message else snap.stage
-        self.query_one("#train-status", Static).update(text)
-        self._draw_losses(snap.losses)
+        self.query_one("#train-status", Static).update(text, layout=False)  # one line, fixed height
+        self._losses = list(snap.losses)
+        if time.monotonic() - self._losses_drawn_at >= LOSS_REDRAW_S:
+            self._draw_losses(self._losses)
 
     def finish(self, text: str, done: bool) -> None:
+        losses = self._losses
         self.set_running(False)
+        self._draw_losses(losses)  # the whole curve, whatever the throttle skipped
         if done:
             self.query_one("#train-progress", ProgressBar).update(progress=1.0)
         self.query_one("#train-status", Static).update(text)
@@ -165,7 +174,13 @@ class TrainView(Vertical):
         self.query_one("#train-log", RichLog).write(text)
 
     def _draw_losses(self, points: list[tuple[float, float]]) -> None:
-        plot = self.query_one("#loss-plot", PlotextPlot)
+        """Redraw the loss curve (a plotext build, ~10-30 ms: throttled while training)."""
+        self._losses = list(points)
+        self._losses_drawn_at = time.monotonic()
+        if self._losses_drawn == self._losses:
+            return
+        self._losses_drawn = list(self._losses)
+        plot = self.query_one("#loss-plot", StripPlot)
         plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
