@@ -179,3 +179,20 @@ async def test_loss_curve_is_throttled_while_training_and_complete_at_the_end():
         view.finish("done", done=True)
         await pilot.pause()
         assert view._losses_drawn == losses  # the whole curve once training ends
+
+
+async def test_warm_up_imports_training_modules_and_freezes_the_heap():
+    import gc
+    import sys
+
+    from mmkg_tui.app import TRAINING_MODULES
+
+    gc.unfreeze()
+    app = make_app(run=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)  # waits for the warm-up worker too
+            assert gc.get_freeze_count() > 1000  # the long-lived heap left the full collections
+            assert [m for m in TRAINING_MODULES if m not in sys.modules] == []
+    finally:
+        gc.unfreeze()
