@@ -122,8 +122,8 @@ async def _stall_during_training(dataset, train_defaults: dict) -> tuple[float, 
 
         task = asyncio.create_task(sleeper())
         t0 = time.perf_counter()
-        await pilot.press("r")
-        await _until(lambda: app.training, timeout=10)
+        await pilot.press("r")  # returns once the CPU looks idle: training may already be over
+        await _until(lambda: app.training or app.session.run is not None, timeout=10)
         await _until(lambda: not app.training, timeout=600, step=0.05)
         secs = time.perf_counter() - t0
         stop.set()
