@@ -123,7 +123,8 @@ class MMKGApp(App):
         self.switch_screen(self.main_screen)
         for note in message.session.notes:
             self.notify(note, timeout=4)
-        self.warm_up()
+        # warm_up starts after the main screen's first frame (MainScreen.on_mount): its
+        # imports hold the GIL and would otherwise delay that frame by ~1 s on a cold start
 
     @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False, name="warm-up")
     def warm_up(self) -> None:

@@ -75,6 +75,15 @@ class MainScreen(Screen):
                 yield EvaluateView(id="evaluate-view")
         yield Footer(compact=True)
 
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._first_frame_shown)
+
+    def _first_frame_shown(self) -> None:
+        """Now the app may warm up (imports for training, heap freeze) in a worker."""
+        warm_up = getattr(self.app, "warm_up", None)
+        if warm_up is not None:
+            warm_up()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "escape":  # cancels training, else leaves a text field; hidden otherwise
             return True if self.app.training or isinstance(self.focused, Input) else False
