@@ -105,11 +105,11 @@ class StripPlot(PlotextPlot):
     def build_lines(self) -> list[Text]:
         """Build the figure at the widget's size and theme (as PlotextPlot.render)."""
         w, h = self.size.width, self.size.height
-        self._plot.plotsize(w, h)
-        self._plot._set_size(w, h)
-        self._plot.theme(self._get_plotext_theme_name(self.app.theme))
+        self.plt.plotsize(w, h)
+        self.plt._set_size(w, h)  # as textual-plotext's own render does
+        self.plt.theme(self._get_plotext_theme_name(self.app.theme))
         self.builds += 1
-        return ansi_lines(self._plot.build())
+        return ansi_lines(self.plt.build())
 
     def render(self) -> RenderResult:
         return StripsVisual(lines_to_strips(self.build_lines(), self.size.width, self.app.console))
