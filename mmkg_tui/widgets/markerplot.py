@@ -153,7 +153,7 @@ class MarkerPlot(StripPlot):
 
     # ----------------------------------------------------------- building
     def _build(self, calibrate: bool) -> list[Text]:
-        plt = self._plot
+        plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         self._draw(plt)
