@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import Cancelled, ConfigError, DataError
-from engine.train import TrainProgress
+from engine.train import TrainProgress, on_engine_thread
 
 __all__ = [
     "METHODS", "AGGREGATORS", "ExperimentConfig", "TrainProgress", "StageProgress", "ExperimentDone",
@@ -355,7 +355,7 @@ def iter_experiment(dataset, features, config: ExperimentConfig, *,
     """Validate ``config`` now (ConfigError at call time, before any work), then
     return the generator of progress events; its last event is ExperimentDone."""
     config.validate()
-    return _experiment_events(dataset, features, config, cancel)
+    return on_engine_thread(_experiment_events(dataset, features, config, cancel))
 
 
 def _experiment_events(dataset, features, config: ExperimentConfig, cancel):

@@ -147,3 +147,27 @@ def train_model(hom: HomGraph, config, *, seed: int, seed_index: int = 0, n_seed
         model.eval()
         return model, history
 
+
+
+# DGL's C random engine seeds each OS thread with ``seed + n``, where n counts the
+# threads that touched it before (include/dgl/random.h: GetThreadId). So the same
+# dgl.seed gives different neighbour samples in the app's worker threads than on the
+# CLI's main thread, and differs again for every new worker. All experiments therefore
+# run on one long-lived engine thread: the same thread, hence the same stream, whoever
+# iterates the events.
+_ENGINE_THREAD = None
+
+
+def on_engine_thread(events: Iterator) -> Iterator:
+    """Iterate ``events`` with every step executed on the one engine thread."""
+    global _ENGINE_THREAD
+    from concurrent.futures import ThreadPoolExecutor
+
+    if _ENGINE_THREAD is None:
+        _ENGINE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmkg-engine")
+    while True:
+        try:
+            event = _ENGINE_THREAD.submit(next, events).result()
+        except StopIteration as stop:
+            return stop.value
+        yield event

@@ -143,3 +143,23 @@ async def test_quit_while_training_asks_first():
         await app.workers.wait_for_complete()
         await pilot.pause()
     assert app.return_code == 0
+
+
+@needs_learning
+async def test_train_view_shows_the_opened_runs_loss_curve():
+    from app_helpers import tiny_run
+    from mmkg_tui.widgets.train import TrainView
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("4")
+        await pilot.pause()
+        view = app.screen.query_one(TrainView)
+        expected = [(float(i), float(x)) for i, x in enumerate(tiny_run().loss_history, start=1)]
+        assert expected and view.saved_losses() == expected
+        assert view._losses_drawn == expected  # drawn, not just computed
+    app = make_app(run=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.screen.query_one(TrainView).saved_losses() == []

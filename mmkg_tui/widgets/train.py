@@ -111,7 +111,15 @@ class TrainView(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#train-progress", ProgressBar).update(progress=0)
-        self._draw_losses([])
+        self._draw_losses(self.saved_losses())
+
+    def saved_losses(self) -> list[tuple[float, float]]:
+        """The mean loss per epoch of the run the app opened (a reopened run shows how it
+        trained), as (epoch, loss) points; empty when there is no run."""
+        session = getattr(self.app, "session", None)
+        run = getattr(session, "run", None)
+        history = getattr(run, "loss_history", None) or []
+        return [(float(epoch), float(loss)) for epoch, loss in enumerate(history, start=1)]
 
     # -------------------------------------------------------------- form
     def form_fields(self) -> dict[str, Any]:
