@@ -168,8 +168,11 @@ class InEdges:
             indices = local[u]
             src = torch.from_numpy(src)
         n_src = self.n if src is None else src.numel()
-        # given as CSC, DGL needs no COO -> CSC conversion (same edge order per node)
-        csc = (torch.from_numpy(indptr), torch.from_numpy(indices), torch.empty(0, dtype=torch.int64))
+        # given as CSC, DGL needs no COO -> CSC conversion (same edge order per node).
+        # The edge ids must be given: with an empty id array DGL's CPU SpMM read past
+        # it and crashed (segfault) on blocks of millions of edges (1M-image world).
+        eids = torch.arange(len(indices), dtype=torch.int64)
+        csc = (torch.from_numpy(indptr), torch.from_numpy(indices), eids)
         return src, dgl.create_block(("csc", csc), num_src_nodes=n_src, num_dst_nodes=dst.size)
 
 

@@ -158,16 +158,35 @@ def train_model(hom: HomGraph, config, *, seed: int, seed_index: int = 0, n_seed
 _ENGINE_THREAD = None
 
 
-def on_engine_thread(events: Iterator) -> Iterator:
-    """Iterate ``events`` with every step executed on the one engine thread."""
+def engine_thread():
+    """The one long-lived engine thread (a single-worker executor)."""
     global _ENGINE_THREAD
     from concurrent.futures import ThreadPoolExecutor
 
     if _ENGINE_THREAD is None:
         _ENGINE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmkg-engine")
+    return _ENGINE_THREAD
+
+
+def claim_dgl_rng() -> None:
+    """Make the engine thread the first thread of the process to use DGL's RNG (so its
+    per-thread offset is 0, as for a CLI run), if nothing used that RNG before. Tests
+    call this first so results do not depend on which test sampled first."""
+    import dgl
+
+    def seed_once():
+        with single_thread():  # one OpenMP thread: only this thread is touched
+            dgl.seed(0)
+
+    engine_thread().submit(seed_once).result()
+
+
+def on_engine_thread(events: Iterator) -> Iterator:
+    """Iterate ``events`` with every step executed on the one engine thread."""
+    executor = engine_thread()
     while True:
         try:
-            event = _ENGINE_THREAD.submit(next, events).result()
+            event = executor.submit(next, events).result()
         except StopIteration as stop:
             return stop.value
         yield event

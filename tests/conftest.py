@@ -5,6 +5,12 @@ os.environ.setdefault("DGLBACKEND", "pytorch")
 
 import pytest
 
+# The engine thread must be the first user of DGL's per-thread RNG in this process, as
+# in a CLI or app run, whichever test happens to sample first (see engine/train.py).
+from engine.train import claim_dgl_rng  # noqa: E402
+
+claim_dgl_rng()
+
 
 @pytest.fixture(scope="session")
 def tiny_world():
