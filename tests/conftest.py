@@ -18,3 +18,17 @@ def tiny_world():
     from engine.synthetic import make_world
 
     return make_world(400, seed=3)
+
+
+@pytest.fixture(scope="module")
+def hom(tiny_world):
+    """The homogeneous training graph of tiny_world (seed-0 split)."""
+    from engine.features import precomputed_features
+    from engine.graph import build_graph
+    from engine.sampling import to_homogeneous
+    from engine.split import split_images, training_graph
+
+    feats = precomputed_features(tiny_world)
+    kg = build_graph(tiny_world, feats)
+    sp = split_images(tiny_world.n_images, seed=0)
+    return to_homogeneous(training_graph(kg.g, sp.train), sp.train)

@@ -5,20 +5,9 @@ import pytest
 import torch
 
 from engine.errors import ConfigError
-from engine.features import precomputed_features
-from engine.graph import build_graph
 from engine.loss import sage_loss
 from engine.model import SageModel, full_inference
-from engine.sampling import KeywordUniform, edge_sampler, epoch_loader, to_homogeneous
-from engine.split import split_images, training_graph
-
-
-@pytest.fixture(scope="module")
-def hom(tiny_world):
-    feats = precomputed_features(tiny_world)
-    kg = build_graph(tiny_world, feats)
-    sp = split_images(tiny_world.n_images, seed=0)
-    return to_homogeneous(training_graph(kg.g, sp.train), sp.train)
+from engine.sampling import KeywordUniform, edge_sampler, epoch_loader
 
 
 def make_model(hom, layers=2, hidden=32, out_dim=512):

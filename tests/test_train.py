@@ -7,19 +7,7 @@ import torch
 
 from engine.errors import Cancelled
 from engine.experiment import ExperimentConfig
-from engine.features import precomputed_features
-from engine.graph import build_graph
-from engine.sampling import to_homogeneous
-from engine.split import split_images, training_graph
 from engine.train import TrainProgress, train_model
-
-
-@pytest.fixture(scope="module")
-def hom(tiny_world):
-    feats = precomputed_features(tiny_world)
-    kg = build_graph(tiny_world, feats)
-    sp = split_images(tiny_world.n_images, seed=0)
-    return to_homogeneous(training_graph(kg.g, sp.train), sp.train)
 
 
 def small(**kw):
