@@ -22,7 +22,7 @@ class Context:
         """A synthetic world (dataset with precomputed embeddings), cached per size."""
         key = (n_images, seed)
         if key not in self._worlds:
-            from engine.synthetic import make_world
+            from engine.data.synthetic.world import make_world
 
             self._worlds[key] = make_world(n_images, seed=seed)
         return self._worlds[key]
@@ -30,7 +30,7 @@ class Context:
     def features(self, n_images: int, seed: int = 0):
         key = ("features", n_images, seed)
         if key not in self._worlds:
-            from engine.features import precomputed_features
+            from engine.features.bundle import precomputed_features
 
             self._worlds[key] = precomputed_features(self.world(n_images, seed))
         return self._worlds[key]

@@ -42,11 +42,11 @@ class Prepared:
 
 def prepare(dataset, features, *, seed: int = 0, kg=None, **config_overrides) -> Prepared:
     """The experiment's own steps up to training: graph, split, training graph, homogeneous view."""
-    ExperimentConfig = _get("engine.experiment", "ExperimentConfig")
-    split_images = _get("engine.split", "split_images")
-    training_graph = _get("engine.split", "training_graph")
-    to_homogeneous = _get("engine.sampling", "to_homogeneous")
-    from engine.graph import build_graph
+    ExperimentConfig = _get("engine.experiment.config", "ExperimentConfig")
+    split_images = _get("engine.graph.split", "split_images")
+    training_graph = _get("engine.graph.split", "training_graph")
+    to_homogeneous = _get("engine.graph.homogeneous", "to_homogeneous")
+    from engine.graph.knowledge import build_graph
 
     config = ExperimentConfig(seed=seed, **config_overrides)
     config.validate()
@@ -65,7 +65,7 @@ def ours_train(p: Prepared, steps: int) -> tuple[Any, int]:
     for ``steps`` minibatches; returns (model, positive edges seen)."""
     import threading
 
-    train_model = _get("engine.train", "train_model")
+    train_model = _get("engine.learn.train", "train_model")
     cancel = threading.Event()  # a real event, checked every step, as the app does
     gen = train_model(p.hom, p.config, seed=p.config.seed, cancel=cancel)
     n_edges, bs = int(p.hom.train_eids.numel()), p.config.batch_size
@@ -86,7 +86,7 @@ def ours_step_iter(p: Prepared):
     import dataclasses
     import threading
 
-    train_model = _get("engine.train", "train_model")
+    train_model = _get("engine.learn.train", "train_model")
     cfg = dataclasses.replace(p.config, epochs=10_000)
     return iter(train_model(p.hom, cfg, seed=cfg.seed, cancel=threading.Event()))
 
@@ -96,9 +96,9 @@ def reference_step_iter(p: Prepared):
     import dgl
     import torch
 
-    build_model = _get("engine.train", "build_model")
-    edge_sampler = _get("engine.sampling", "edge_sampler")
-    sage_loss = _get("engine.loss", "sage_loss")
+    build_model = _get("engine.learn.train", "build_model")
+    edge_sampler = _get("engine.learn.sampling", "edge_sampler")
+    sage_loss = _get("engine.learn.loss", "sage_loss")
     hom, cfg = p.hom, p.config
     torch.manual_seed(cfg.seed)
     model = build_model(hom, cfg)
@@ -120,7 +120,7 @@ def reference_step_iter(p: Prepared):
 
 # ---------------------------------------------------------------- inference
 def ours_inference(model, g):
-    full_inference = _get("engine.model", "full_inference")
+    full_inference = _get("engine.learn.model", "full_inference")
     return full_inference(model, g)
 
 
@@ -138,13 +138,13 @@ def reference_inference(model, g):
 
 def cosine_scores():
     """The experiment's image x keyword scoring function."""
-    return _get("engine.experiment", "_cosine_scores")
+    return _get("engine.methods.scoring", "cosine_scores")
 
 
 # ---------------------------------------------------------------- evaluation
 def evaluate_all(scores: np.ndarray, labels: np.ndarray, val_mask: np.ndarray, test_mask: np.ndarray):
     """Zero-argument callable: every metric of one method with engine.evaluate."""
-    evaluate_method = _get("engine.evaluate", "evaluate_method")
+    evaluate_method = _get("engine.evaluation.metrics", "evaluate_method")
     return lambda: evaluate_method(scores, labels, val_mask, test_mask, 0.7)
 
 

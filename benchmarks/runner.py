@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.context import Context, offline_env
-from benchmarks.harness import Row, machine_info, peak_rss_mb, render_table, report_dict, unavailable
+from benchmarks.harness import (
+    Row,
+    machine_info,
+    peak_rss_mb,
+    render_table,
+    report_dict,
+    unavailable,
+)
 
 # stage name -> module (each has run(ctx) -> list[Row]); table order
 STAGES: dict[str, str] = {

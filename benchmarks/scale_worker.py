@@ -36,9 +36,9 @@ def run_point(n: int, train_steps: int) -> dict:
                       "note": note, "count": count})
         return out
 
-    from engine.features import precomputed_features
-    from engine.graph import build_graph
-    from engine.synthetic import make_world
+    from engine.data.synthetic.world import make_world
+    from engine.features.bundle import precomputed_features
+    from engine.graph.knowledge import build_graph
 
     _warm_up()  # first-call costs (DGL/torch kernels, lazy imports) are not growth
     ds = step("generate", lambda: make_world(n, seed=0))
@@ -54,8 +54,8 @@ def run_point(n: int, train_steps: int) -> dict:
 
 
 def _warm_up() -> None:
-    from engine.features import precomputed_features
-    from engine.synthetic import make_world
+    from engine.data.synthetic.world import make_world
+    from engine.features.bundle import precomputed_features
 
     ds = make_world(300, seed=1)
     feats = precomputed_features(ds)
@@ -76,7 +76,7 @@ def _learning_steps(ds, feats, kg, train_steps: int, step) -> None:
     s = min(per_epoch, train_steps)
     note = "full epoch" if s == per_epoch else f"{s} of {per_epoch} steps of an epoch"
     step("train", lambda: learning.ours_train(p, s), note=f"{note} x {p.config.batch_size} edges", count=s)
-    build_model = learning._get("engine.train", "build_model")
+    build_model = learning._get("engine.learn.train", "build_model")
     torch.manual_seed(0)
     model = build_model(p.hom, p.config).eval()
     z = step("inference", lambda: learning.ours_inference(model, p.hom.g),

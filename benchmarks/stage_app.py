@@ -26,7 +26,7 @@ SMALL_RUN = {"hidden": 32, "out_dim": 32, "epochs": 1, "strategies": ("self",)}
 
 def _imports():
     from engine import api
-    from mmkg_tui.app import create_app
+    from mmkg_tui.app.app import create_app
     from mmkg_tui.screens.main import MainScreen
 
     return api, create_app, MainScreen

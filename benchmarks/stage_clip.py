@@ -15,7 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.context import Context
-from benchmarks.harness import Row, alternate, check_max, check_ratio, pair_row, time_median, unavailable
+from benchmarks.harness import (
+    Row,
+    alternate,
+    check_max,
+    check_ratio,
+    pair_row,
+    time_median,
+    unavailable,
+)
 
 TARGET = 1.2
 
@@ -33,7 +41,7 @@ def random_checkpoint(folder: Path, model: str = "ViT-B-32") -> Path:
 
 def image_dataset(paths: list[Path]):
     """A dataset of image files only (one keyword, so the text tower does ~nothing)."""
-    from engine.dataset import Dataset
+    from engine.data.dataset import Dataset
 
     n = len(paths)
     return Dataset(name="bench images", ids=[p.stem for p in paths], image_paths=[str(p) for p in paths],
@@ -43,8 +51,8 @@ def image_dataset(paths: list[Path]):
 
 def run(ctx: Context) -> list[Row]:
     try:
-        from engine.clip import ClipConfig, compute_features
-        from engine.clip.model import load_clip
+        from engine.features.clip import ClipConfig, compute_features
+        from engine.features.clip.model import load_clip
     except ImportError as exc:
         return [unavailable("clip", "embed images end to end", f"engine.clip: {exc}", f"ratio <= {TARGET}")]
     import torch
@@ -66,7 +74,7 @@ def run(ctx: Context) -> list[Row]:
         return compute_features(ds, cfg(caches[-1]))
 
     loaded = load_clip(cfg(ctx.subdir("clip-cache-probe")))
-    from engine.clip.images import open_rgb
+    from engine.features.clip.images import open_rgb
 
     pre = torch.stack([loaded.preprocess(open_rgb(str(p))) for p in paths])
 
@@ -97,7 +105,7 @@ def write_images(ctx: Context, n: int) -> list[Path]:
 
 def load_100k(ctx: Context, n: int = 100_000, dim: int = 512) -> Row:
     """Our VectorStore load + lookup of 100k cached vectors vs np.load of the vector file alone."""
-    from engine.clip.cache import VectorStore, digest
+    from engine.features.clip.cache import VectorStore, digest
 
     folder = ctx.subdir("clip-store-100k")
     rng = np.random.default_rng(0)

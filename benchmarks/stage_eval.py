@@ -15,7 +15,12 @@ def sklearn_reference(scores: np.ndarray, labels: np.ndarray, val: np.ndarray, t
     """The scikit-learn calls one method's evaluation needs, each made once: the
     validation PR curve (best-F1 threshold), micro ROC AUC, per-keyword ROC AUC and
     average precision, and the micro ROC curve, all on the test rows."""
-    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+    from sklearn.metrics import (
+        average_precision_score,
+        precision_recall_curve,
+        roc_auc_score,
+        roc_curve,
+    )
 
     precision_recall_curve(labels[val].ravel(), scores[val].ravel())
     s, y = scores[test], labels[test]
@@ -55,7 +60,7 @@ def run(ctx: Context) -> list[Row]:
     n, k = 20_000, 1_000  # the slider's counting metrics: always the issue's size
     scores, labels = scores_labels_cached(ctx, n, k)
     try:
-        from engine.evaluate import per_keyword_metrics, threshold_metrics
+        from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
     except ImportError as exc:
         rows.append(unavailable("eval", "threshold_metrics", f"engine.evaluate: {exc}", "< 50 ms"))
         return rows

@@ -17,7 +17,7 @@ def inference_row(ctx: Context, n: int) -> Row:
     what = f"full-neighbourhood inference, {n:,}-image training graph"
     try:
         p = learning.prepare(ctx.world(n), ctx.features(n), epochs=1)
-        build_model = learning._get("engine.train", "build_model")
+        build_model = learning._get("engine.learn.train", "build_model")
         import torch
 
         torch.manual_seed(0)

@@ -14,7 +14,16 @@ import math
 
 from benchmarks import learning
 from benchmarks.context import Context
-from benchmarks.harness import PairTiming, Row, Timing, alternate, check_ratio, pair_row, time_median, unavailable
+from benchmarks.harness import (
+    PairTiming,
+    Row,
+    Timing,
+    alternate,
+    check_ratio,
+    pair_row,
+    time_median,
+    unavailable,
+)
 
 TARGET = 1.1
 

@@ -1,55 +1,110 @@
-"""The facade: the only engine module the terminal app (mmkg_tui) calls.
+"""The one door into the engine for mmkg_tui (the CLI and the app alike).
 
-Each function delegates to the module that owns the work; imports are lazy so
-that importing the facade is cheap and no model is loaded at import time.
+Everything the UI needs is imported or defined here by name, so a reader (or a tool)
+sees the whole surface in one file. Importing this module is cheap: it loads numpy
+and the engine's light modules, never torch, DGL or a model. The functions that need
+torch/DGL import their module on first call.
 
-Contract (all raise engine.errors.MMKGError subclasses for user problems):
-
-* ``default_data_path() -> Path``: the bundled synthetic demo.
-* ``load_dataset(path=None, *, strict=False, embeddings=None) -> Dataset``
-  (engine.loaders): manifest CSV/JSONL, COCO instances json, or a folder holding one.
-* ``compute_features(dataset, clip=None, *, progress=None, cancel=None, strict=False)
-  -> tuple[Dataset, Features]`` (engine.clip): precomputed vectors where the dataset
-  has them, open_clip towers (cached) for the rest; may drop corrupt images (the
-  returned dataset is the one to use) and assigns zero-shot scenes.
-* ``build_graph(dataset, features, *, image_similarity=None) -> KnowledgeGraph``.
-* ``summary(dataset, kg, features) -> dict``: the `info` JSON.
-* Learning (engine.experiment): ``ExperimentConfig``, ``run_experiment(...)``,
-  ``save_run``, ``load_run``, ``last_run_for`` -- see engine/experiment.py.
+All user problems raise :class:`MMKGError` subclasses (``DataError``, ``ConfigError``,
+``ModelUnavailableError``) that carry a location and a hint; ``Cancelled`` ends work
+the user stopped.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from engine.core.atomic import atomic_write_text
+from engine.core.errors import (
+    Cancelled,
+    ConfigError,
+    DataError,
+    MMKGError,
+    ModelUnavailableError,
+    Problem,
+)
+from engine.core.progress import ProgressCallback, StageProgress, TrainProgress
+from engine.data.attributes import human_number
+from engine.data.dataset import Dataset
+from engine.data.loaders import default_data_path, load_dataset
+from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
+from engine.experiment.config import ExperimentConfig
+from engine.experiment.records import ExperimentDone, RunResult
+from engine.experiment.store import default_run_dir, last_run_for, load_run, save_run
+from engine.features.bundle import Features
+from engine.features.clip import (
+    ClipConfig,
+    EmbedStats,
+    compute_features,
+    compute_features_with_stats,
+)
+from engine.methods.baselines import BASELINES, score_scale
+
+if TYPE_CHECKING:
+    from engine.graph.knowledge import KnowledgeGraph
+
+__all__ = [
+    # errors and progress
+    "MMKGError", "DataError", "ConfigError", "ModelUnavailableError", "Cancelled", "Problem",
+    "StageProgress", "TrainProgress", "ProgressCallback",
+    # data and features
+    "Dataset", "default_data_path", "load_dataset", "Features", "ClipConfig", "EmbedStats",
+    "compute_features", "compute_features_with_stats", "human_number",
+    # graph
+    "build_graph", "summary",
+    # experiments, methods, metrics, runs
+    "ExperimentConfig", "ExperimentDone", "RunResult", "iter_experiment", "run_experiment",
+    "BASELINES", "score_scale", "threshold_metrics", "per_keyword_metrics",
+    "default_run_dir", "last_run_for", "load_run", "save_run", "atomic_write_text",
+    "warm_up",
+]
+
+# Modules training imports on first use (torch, DGL, scikit-learn's metrics and
+# torch._dynamo, which torch.optim.Adam pulls in). The app imports them in a
+# background worker once its main screen is up, so training does not freeze the UI.
+TRAINING_MODULES = (
+    "engine.experiment.pipeline", "engine.learn.train", "engine.learn.model", "engine.learn.sampling",
+    "engine.graph.homogeneous", "engine.graph.split", "engine.graph.reconnect", "engine.graph.knowledge",
+    "sklearn.metrics", "torch.optim", "torch._dynamo",
+)
 
 
-def default_data_path() -> Path:
-    from engine.loaders import default_data_path as f
+def warm_up() -> None:
+    """Import everything an experiment needs (seconds; call from a worker thread)."""
+    import importlib
 
-    return f()
-
-
-def load_dataset(path=None, *, strict: bool = False, embeddings=None):
-    from engine.loaders import load_dataset as f
-
-    return f(path, strict=strict, embeddings=embeddings)
+    for name in TRAINING_MODULES:
+        importlib.import_module(name)
 
 
-def compute_features(dataset, clip=None, *, progress=None, cancel=None, strict: bool = False):
-    from engine.clip import compute_features as f
+def build_graph(dataset: Dataset, features: Features, *, image_similarity: float | None = None) -> KnowledgeGraph:
+    """The DGL knowledge graph of ``dataset`` (imports torch and DGL)."""
+    from engine.graph.knowledge import build_graph as build
 
-    return f(dataset, clip, progress=progress, cancel=cancel, strict=strict)
-
-
-def build_graph(dataset, features, *, image_similarity: float | None = None):
-    from engine.graph import build_graph as f
-
-    return f(dataset, features, image_similarity=image_similarity)
+    return build(dataset, features, image_similarity=image_similarity)
 
 
-def summary(dataset, kg, features=None) -> dict[str, Any]:
-    """Counts per node and edge type, keyword prevalence, scenes, attributes."""
+def iter_experiment(dataset: Dataset, features: Features, config: ExperimentConfig, *,
+                    cancel: threading.Event | None = None) -> Iterator[StageProgress | TrainProgress | ExperimentDone]:
+    """Typed progress events of one experiment, ending with ExperimentDone(result);
+    ``config`` is validated at call time (ConfigError before any work)."""
+    from engine.experiment.pipeline import iter_experiment as iterate
+
+    return iterate(dataset, features, config, cancel=cancel)
+
+
+def run_experiment(dataset: Dataset, features: Features, config: ExperimentConfig, *,
+                   cancel: threading.Event | None = None,
+                   progress: Callable[[StageProgress | TrainProgress | ExperimentDone], None] | None = None) -> RunResult:
+    from engine.experiment.pipeline import run_experiment as run
+
+    return run(dataset, features, config, cancel=cancel, progress=progress)
+
+
+def summary(dataset: Dataset, kg: KnowledgeGraph, features: Features | None = None) -> dict[str, Any]:
+    """Counts per node and edge type, keyword prevalence, scenes, attributes (the `info` JSON)."""
     counts = dataset.keyword_counts()
     scounts = dataset.scene_counts()
     return {
@@ -73,33 +128,3 @@ def summary(dataset, kg, features=None) -> dict[str, Any]:
         "problems": [p.format() for p in dataset.problems],
     }
 
-
-# Learning, evaluation and runs: resolved lazily from the owning modules so the app
-# imports only this facade. (PEP 562 module __getattr__.)
-_LAZY = {
-    "ExperimentConfig": "engine.experiment",
-    "RunResult": "engine.experiment",
-    "iter_experiment": "engine.experiment",
-    "run_experiment": "engine.experiment",
-    "save_run": "engine.runs",
-    "load_run": "engine.runs",
-    "last_run_for": "engine.runs",
-    "default_run_dir": "engine.runs",
-    "threshold_metrics": "engine.evaluate",
-    "per_keyword_metrics": "engine.evaluate",
-    "ClipConfig": "engine.clip",
-    "DataError": "engine.errors",
-    "ConfigError": "engine.errors",
-    "MMKGError": "engine.errors",
-    "Cancelled": "engine.errors",
-    "Progress": "engine.progress",
-}
-
-
-def __getattr__(name: str):
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'engine.api' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(mod), name)

@@ -1,5 +1,5 @@
 import sys
 
-from mmkg_tui.cli import main
+from mmkg_tui.cli.main import main
 
 sys.exit(main())

@@ -12,14 +12,14 @@ from rich.console import Console
 
 SIZE = (120, 40)
 HAS_LEARNING = all(importlib.util.find_spec(m) is not None
-                   for m in ("engine.experiment", "engine.evaluate", "engine.runs"))
+                   for m in ("engine.experiment.pipeline", "engine.evaluation.metrics", "engine.experiment.store"))
 needs_learning = pytest.mark.skipif(not HAS_LEARNING, reason="learning API (engine.experiment/evaluate/runs) not available")
 
 
 @functools.lru_cache(maxsize=None)
 def tiny_world():
     """SYNTHETIC: 300 listing photos, seed 1 (no image files)."""
-    from engine.synthetic import make_world
+    from engine.data.synthetic.world import make_world
 
     return make_world(300, seed=1)
 
@@ -35,7 +35,7 @@ def tiny_run():
 
 
 def make_app(*, run: bool = True, **kwargs):
-    from mmkg_tui.app import create_app
+    from mmkg_tui.app.app import create_app
 
     kwargs.setdefault("reopen_last", False)
     return create_app(dataset=tiny_world(), run=tiny_run() if run else None, **kwargs)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.dataset import Dataset, csr_from_lists
+from engine.data.dataset import Dataset, csr_from_lists
 
 TINY = "mmkg-test-tiny-clip"
 TINY_CFG = {
@@ -125,7 +125,7 @@ def clip_cache(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def tiny_cfg(tiny_clip, clip_cache):
-    from engine.clip import ClipConfig
+    from engine.features.clip import ClipConfig
 
     name, ckpt = tiny_clip
     return ClipConfig(model=name, pretrained=str(ckpt), batch_size=4, num_workers=2)

@@ -7,7 +7,7 @@ import pytest
 
 # The engine thread must be the first user of DGL's per-thread RNG in this process, as
 # in a CLI or app run, whichever test happens to sample first (see engine/train.py).
-from engine.train import claim_dgl_rng  # noqa: E402
+from engine.core.thread import claim_dgl_rng  # noqa: E402
 
 claim_dgl_rng()
 
@@ -15,7 +15,7 @@ claim_dgl_rng()
 @pytest.fixture(scope="session")
 def tiny_world():
     """A small synthetic listing world (SYNTHETIC) with precomputed embeddings."""
-    from engine.synthetic import make_world
+    from engine.data.synthetic.world import make_world
 
     return make_world(400, seed=3)
 
@@ -23,10 +23,10 @@ def tiny_world():
 @pytest.fixture(scope="module")
 def hom(tiny_world):
     """The homogeneous training graph of tiny_world (seed-0 split)."""
-    from engine.features import precomputed_features
-    from engine.graph import build_graph
-    from engine.sampling import to_homogeneous
-    from engine.split import split_images, training_graph
+    from engine.features.bundle import precomputed_features
+    from engine.graph.homogeneous import to_homogeneous
+    from engine.graph.knowledge import build_graph
+    from engine.graph.split import split_images, training_graph
 
     feats = precomputed_features(tiny_world)
     kg = build_graph(tiny_world, feats)

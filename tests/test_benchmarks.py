@@ -14,7 +14,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ is not an installed package
 
 from benchmarks import harness, runner, stage_scale
-from benchmarks.harness import Row, alternate, check_max, check_ratio, pair_row, time_median
+from benchmarks.harness import (
+    Row,
+    alternate,
+    check_max,
+    check_ratio,
+    pair_row,
+    time_median,
+)
 
 
 class FakeClock:

@@ -19,6 +19,10 @@ def test_import_linter_contract_holds():
     res = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "engine never imports the UI layer KEPT" in res.stdout
+    for name in ("engine layers (each imports only the layers below it)",
+                 "mmkg_tui layers (cli > app > screens > views > widgets > present)",
+                 "mmkg_tui reaches the engine through engine.api only"):
+        assert f"{name} KEPT" in res.stdout
 
 
 def test_engine_modules_do_not_load_ui_packages():

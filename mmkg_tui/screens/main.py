@@ -8,13 +8,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
+from mmkg_tui.views.evaluate import EvaluateView
+from mmkg_tui.views.images import ImagesView
+from mmkg_tui.views.keywords import KeywordsView
+from mmkg_tui.views.overview import OverviewView
+from mmkg_tui.views.train import TrainView
 from mmkg_tui.widgets.base import StateView
-from mmkg_tui.widgets.evaluate import EvaluateView
-from mmkg_tui.widgets.images import ImagesView
-from mmkg_tui.widgets.keywords import KeywordsView
-from mmkg_tui.widgets.overview import OverviewView
 from mmkg_tui.widgets.topbar import TopBar
-from mmkg_tui.widgets.train import TrainView
 
 VIEWS = (("overview", "1 Overview"), ("images", "2 Images"), ("keywords", "3 Keywords"),
          ("train", "4 Train"), ("evaluate", "5 Evaluate"))

@@ -8,7 +8,6 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.widgets import Static
-
 from textual_image.widget import Image as TerminalImage
 
 

@@ -1,0 +1,1 @@
+"""Errors, atomic writes, progress and cancellation, the engine thread, vector helpers."""

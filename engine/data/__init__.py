@@ -1,0 +1,1 @@
+"""Datasets: the Dataset record, loaders, attributes, embeddings files, synthetic worlds."""

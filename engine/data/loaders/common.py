@@ -1,0 +1,109 @@
+"""Helpers shared by the manifest and COCO loaders: vocabularies, image paths,
+aggregated problems."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.core.errors import DataError, Problem
+from engine.data.dataset import Dataset, csr_from_lists
+
+SCENES_FILE = "scenes.txt"
+
+
+@dataclass
+class LoadResult:
+    """A parsed dataset plus the image files that were not found. Whether those
+    are fatal depends on precomputed embeddings; engine.loaders decides."""
+
+    dataset: Dataset
+    missing_images: list[tuple[int, int | None, str]] = field(default_factory=list)  # (row, line, as written)
+    image_hint: str = ""  # where images were looked for (for the error message)
+
+
+def default_scene_vocabulary() -> list[str]:
+    """The scene list shipped with the package (engine/data/scenes.txt)."""
+    return read_scene_vocabulary(Path(__file__).resolve().parents[1] / SCENES_FILE)
+
+
+def read_scene_vocabulary(path: str | Path) -> list[str]:
+    """One scene per line; blank lines and '#' comments ignored; order kept, duplicates dropped."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read the scene vocabulary: {exc}", path=path,
+                        hint="a UTF-8 text file with one scene per line") from None
+    scenes: list[str] = []
+    for raw in text.splitlines():
+        s = raw.split("#", 1)[0].strip()
+        if s and s not in scenes:
+            scenes.append(s)
+    if not scenes:
+        raise DataError("the scene vocabulary is empty", path=path, hint="list one scene per line")
+    return scenes
+
+
+def keyword_csr(per_row: list[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Sorted vocabulary + CSR (indptr, indices) from per-row keyword name lists."""
+    vocab = sorted({k for row in per_row for k in row})
+    index = {k: i for i, k in enumerate(vocab)}
+    indptr, indices = csr_from_lists([[index[k] for k in row] for row in per_row])
+    return vocab, indptr, indices
+
+
+def clean_keywords(items: Iterable[str]) -> list[str]:
+    """Trim whitespace, drop empties, dedupe keeping first occurrence."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for k in items:
+        k = k.strip()
+        if k and k not in seen:
+            seen.add(k)
+            out.append(k)
+    return out
+
+
+class FileIndex:
+    """Answers 'does this file exist' with one directory listing per folder
+    (fast for 100k images in a few folders)."""
+
+    def __init__(self) -> None:
+        self._dirs: dict[str, set[str] | None] = {}
+
+    def exists(self, path: str) -> bool:
+        folder, name = os.path.split(path)
+        names = self._dirs.get(folder, False)
+        if names is False:
+            try:
+                names = {e.name for e in os.scandir(folder) if not e.is_dir()}
+            except OSError:
+                names = None
+            self._dirs[folder] = names
+        return names is not None and name in names
+
+
+def resolve_image(base: Path, value: str) -> str:
+    """An image path from a manifest/annotation: absolute paths kept, relative ones
+    taken relative to ``base``; made absolute and normalised, symlinks not resolved."""
+    p = Path(value).expanduser()
+    if not p.is_absolute():
+        p = base / p
+    return os.path.abspath(str(p))
+
+
+def lines_preview(lines: list[int], n: int = 5) -> str:
+    shown = ", ".join(str(x) for x in lines[:n])
+    return shown + (f", ... ({len(lines)} in all)" if len(lines) > n else "")
+
+
+def counted_problem(what: str, where: list, path: str | Path | None, field: str | None = None,
+                    label: str = "lines") -> Problem:
+    """One Problem standing for many rows: '<count> <what> (lines 3, 7, ...)'."""
+    return Problem(f"{len(where)} {what} ({label} {lines_preview(where)})",
+                   path=str(path) if path is not None else None, field=field)

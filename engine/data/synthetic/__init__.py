@@ -1,0 +1,1 @@
+"""Seeded synthetic worlds (SYNTHETIC: not CLIP) and the bundled demo's writer."""

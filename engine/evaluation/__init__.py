@@ -1,0 +1,1 @@
+"""Metrics: every AUC, AP and curve from scikit-learn, thresholds chosen on validation."""

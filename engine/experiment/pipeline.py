@@ -1,0 +1,194 @@
+"""One experiment: split, train GraphSAGE, reconnect unseen images, evaluate vs CLIP.
+
+``iter_experiment`` is a generator of progress events (TrainProgress,
+StageProgress) ending with ExperimentDone(result); ``run_experiment`` consumes it.
+With several seeds (seed, seed+1, ...) each seed gets its own split and model;
+every metric is then reported as mean, std and the per-seed runs, while the
+arrays of the RunResult (split, scores, embeddings, per-keyword, ROC) are those of
+the FIRST seed.
+
+Methods, in this order: ``clip`` (raw CLIP image . keyword cosine), the reference
+baselines of engine.baselines (``prior``, ``scene_prior``, ``clip_probe``; off with
+``ExperimentConfig.baselines = False``) and ``sage_<strategy>`` for each
+reconnection strategy (engine.reconnect). Keyword embeddings come from the model on
+the training graph; unseen images are embedded in the enlarged graph with full
+neighbourhoods. Baselines are fitted on training rows (hyper-parameters on
+validation rows) and have no image embeddings, so ``image_embeddings`` and
+``embedding_stats`` hold only clip and the sage methods. Every method's scores lie
+in [-1, 1] (``score_scales`` in the JSON says how). Thresholds are chosen on
+validation rows only; every reported metric is on test rows (engine.evaluate).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from engine.core.errors import DataError
+from engine.core.progress import StageProgress, TrainProgress, check_cancel
+from engine.core.thread import on_engine_thread
+from engine.experiment.config import ExperimentConfig
+from engine.experiment.records import ExperimentDone, RunResult
+from engine.methods.scoring import cosine_scores
+
+__all__ = ["iter_experiment", "run_experiment", "dataset_info"]
+
+
+# ---------------------------------------------------------------------------- pieces
+def _run_seed(dataset, features, kg, config: ExperimentConfig, seed: int, seed_index: int, cancel):
+    """Generator for one seed; returns a dict with this seed's results."""
+    import torch
+
+    from engine.evaluation.metrics import embedding_stats, evaluate_method
+    from engine.graph.homogeneous import to_homogeneous
+    from engine.graph.reconnect import TrainGraphInfo, enlarged_graph, get_strategy
+    from engine.graph.split import split_images, training_graph
+    from engine.learn.model import full_inference
+    from engine.learn.train import train_model
+
+    yield StageProgress("split", 0, 1, f"seed {seed}")
+    split = split_images(dataset.n_images, config.split, seed)
+    train_rows, val_rows, test_rows = split.train, split.val, split.test
+    tg = training_graph(kg.g, train_rows)
+    if not config.keyword_to_image:
+        import dgl
+
+        tg = dgl.remove_edges(tg, torch.arange(tg.num_edges("keyword_of")), etype="keyword_of")
+    hom = to_homogeneous(tg, train_rows)
+    if hom.train_eids.numel() == 0:
+        raise DataError("no training image has a keyword: nothing to learn", path=dataset.source_path,
+                        hint="check the keyword column of the dataset")
+    yield StageProgress("split", 1, 1, f"{len(train_rows)} train / {len(val_rows)} validation / {len(test_rows)} test images")
+    check_cancel(cancel)
+    model, history = yield from train_model(hom, config, seed=seed, seed_index=seed_index,
+                                            n_seeds=config.seeds, cancel=cancel)
+    yield StageProgress("inference", 0, 1, "full-neighbourhood inference on the training graph")
+    z_train = full_inference(model, hom.g, cancel=cancel)
+    lo, hi = hom.keyword_range
+    kw_emb = z_train[lo:hi].numpy()
+    yield StageProgress("inference", 1, 1)
+
+    eval_rows = np.concatenate([val_rows, test_rows])
+    labels = dataset.label_matrix()[eval_rows].toarray().astype(bool)
+    val_mask = np.zeros(len(eval_rows), bool)
+    val_mask[: len(val_rows)] = True
+    test_mask = ~val_mask
+    scores = {"clip": cosine_scores(features.image[eval_rows], features.keyword)}
+    img_emb = {"clip": np.asarray(features.image[eval_rows], dtype=np.float32)}
+    info = TrainGraphInfo.from_hom(hom)
+    n = hom.num_nodes
+    for i, strat in enumerate(config.strategies):
+        yield StageProgress(f"reconnect {strat}", i, len(config.strategies))
+        check_cancel(cancel)
+        src, dst = get_strategy(strat)(info, eval_rows, features, dataset, config)
+        g2 = enlarged_graph(hom, eval_rows, features, src, dst)
+        z = full_inference(model, g2, groups=[torch.arange(n), torch.arange(n, n + len(eval_rows))], cancel=cancel)
+        emb = z[n:].numpy()
+        img_emb[f"sage_{strat}"] = emb
+        scores[f"sage_{strat}"] = cosine_scores(emb, kw_emb)
+        yield StageProgress(f"reconnect {strat}", i + 1, len(config.strategies), f"{len(src)} edges")
+    scores = _in_method_order(scores, (yield from _baseline_scores(dataset, features, split, eval_rows, config, cancel)),
+                              config.methods)
+    yield StageProgress("evaluate", 0, len(scores))
+    evals, stats = {}, {}
+    for j, (method, s) in enumerate(scores.items()):
+        check_cancel(cancel)
+        evals[method] = evaluate_method(s, labels, val_mask, test_mask, config.threshold)
+        if method in img_emb:
+            stats[method] = embedding_stats(img_emb[method], seed=seed)
+        yield StageProgress("evaluate", j + 1, len(scores), method)
+    return {
+        "split": split.assignment, "eval_rows": eval_rows, "labels": labels, "scores": scores,
+        "evals": evals, "stats": stats, "history": history, "image_embeddings": img_emb,
+        "keyword_embeddings": {"clip": np.asarray(features.keyword, np.float32), "sage": kw_emb},
+        "model_state": {k: v.detach().clone() for k, v in model.state_dict().items()},
+    }
+
+
+def _baseline_scores(dataset, features, split, eval_rows, config: ExperimentConfig, cancel):
+    """Generator: (M, K) scores of every reference baseline on this seed's split."""
+    from engine.methods.baselines import BaselineInput, baseline_scores
+
+    names = config.baseline_methods
+    inp = BaselineInput(dataset, features, split.train, split.val, eval_rows)
+    out = {}
+    for i, name in enumerate(names):
+        yield StageProgress("baselines", i, len(names), name)
+        check_cancel(cancel)
+        out[name] = baseline_scores(name, inp)
+    if names:
+        yield StageProgress("baselines", len(names), len(names))
+    return out
+
+
+def _in_method_order(scores: dict, more: dict, order: list[str]) -> dict:
+    """Both score dicts merged, keyed in ``order`` (config.methods)."""
+    merged = {**scores, **more}
+    return {m: merged[m] for m in order}
+
+
+def dataset_info(dataset) -> dict:
+    from engine.data.fingerprint import dataset_fingerprint
+
+    return {
+        "name": dataset.name, "kind": dataset.kind, "synthetic": bool(dataset.synthetic),
+        "source": dataset.source_path, "images": dataset.n_images, "keywords": dataset.n_keywords,
+        "scenes": dataset.n_scenes, "fingerprint": dataset_fingerprint(dataset),
+    }
+
+
+def iter_experiment(dataset, features, config: ExperimentConfig, *,
+                    cancel: threading.Event | None = None) -> Iterator[TrainProgress | StageProgress | ExperimentDone]:
+    """Validate ``config`` now (ConfigError at call time, before any work), then
+    return the generator of progress events; its last event is ExperimentDone."""
+    config.validate()
+    return on_engine_thread(_experiment_events(dataset, features, config, cancel))
+
+
+def _experiment_events(dataset, features, config: ExperimentConfig, cancel):
+    import time
+
+    from engine.evaluation.metrics import aggregate
+    from engine.graph.knowledge import build_graph
+
+    start = time.perf_counter()
+    yield StageProgress("graph", 0, 1, "building the knowledge graph")
+    kg = build_graph(dataset, features)
+    yield StageProgress("graph", 1, 1)
+    per_seed = []
+    for i, seed in enumerate(config.seed_list):
+        check_cancel(cancel)
+        per_seed.append((yield from _run_seed(dataset, features, kg, config, seed, i, cancel)))
+    first = per_seed[0]
+    methods = config.methods
+    metrics = {m: aggregate([r["evals"][m]["metrics"] for r in per_seed]) for m in methods}
+    stats = {m: {k: v["mean"] for k, v in aggregate([r["stats"][m] for r in per_seed]).items()}
+             for m in methods if m in first["stats"]}
+    result = RunResult(
+        config=config, dataset=dataset_info(dataset), embedding_source=features.source,
+        image_ids=list(dataset.ids), split=first["split"], keywords=list(dataset.keywords), methods=methods,
+        eval_rows=first["eval_rows"], labels=first["labels"], scores=first["scores"],
+        best_threshold={m: first["evals"][m]["best_threshold"] for m in methods},
+        metrics=metrics, per_keyword={m: first["evals"][m]["per_keyword"] for m in methods},
+        roc={m: first["evals"][m]["roc"] for m in methods}, embedding_stats=stats,
+        loss_history=list(first["history"]), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        image_embeddings=first["image_embeddings"], keyword_embeddings=first["keyword_embeddings"],
+        seeds=config.seed_list, elapsed_s=time.perf_counter() - start, model_state=first["model_state"],
+    )
+    yield ExperimentDone(result)
+
+
+def run_experiment(dataset, features, config: ExperimentConfig, *, cancel: threading.Event | None = None,
+                   progress: Callable[[Any], None] | None = None) -> RunResult:
+    result = None
+    for event in iter_experiment(dataset, features, config, cancel=cancel):
+        if progress is not None:
+            progress(event)
+        if isinstance(event, ExperimentDone):
+            result = event.result
+    assert result is not None
+    return result

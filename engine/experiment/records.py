@@ -1,0 +1,83 @@
+"""Typed records of an experiment: its progress events and its result."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.experiment.config import ExperimentConfig
+
+
+@dataclass(frozen=True)
+class ExperimentDone:
+    result: "RunResult"
+
+
+@dataclass
+class RunResult:
+    config: ExperimentConfig
+    dataset: dict
+    embedding_source: str
+    image_ids: list[str]
+    split: np.ndarray  # (N,) int8 0 train / 1 validation / 2 test (first seed)
+    keywords: list[str]
+    methods: list[str]
+    eval_rows: np.ndarray  # (M,) validation rows then test rows
+    labels: np.ndarray  # (M, K) bool
+    scores: dict[str, np.ndarray]  # method -> (M, K) float32 in [-1, 1] (engine.baselines.score_scale)
+    best_threshold: dict[str, float]
+    metrics: dict[str, dict[str, Any]]
+    per_keyword: dict[str, dict[str, np.ndarray]]
+    roc: dict[str, tuple[np.ndarray, np.ndarray]]
+    embedding_stats: dict[str, dict[str, float]]  # methods with image embeddings only (not baselines)
+    loss_history: list[float]
+    created: str
+    # additions to the contract
+    image_embeddings: dict[str, np.ndarray] = field(default_factory=dict)  # method -> (M, D) of eval_rows
+    keyword_embeddings: dict[str, np.ndarray] = field(default_factory=dict)  # "clip"/"sage" -> (K, D)
+    seeds: list[int] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    model_state: dict | None = field(default=None, repr=False, compare=False)  # first seed's weights
+
+    def test_mask(self) -> np.ndarray:
+        return self.split[self.eval_rows] == 2
+
+    def val_mask(self) -> np.ndarray:
+        return self.split[self.eval_rows] == 1
+
+    def to_json(self) -> dict:
+        return _json_safe({
+            "methods": self.metrics,
+            "config": self.config.to_dict(),
+            "dataset": self.dataset,
+            "embedding_source": self.embedding_source,
+            "best_threshold": self.best_threshold,
+            "embedding_stats": self.embedding_stats,
+            "score_scales": {m: _score_scale(m) for m in self.methods},
+            "seeds": self.seeds,
+            "created": self.created,
+        })
+
+
+def _json_safe(x):
+    """NaN/inf -> None, numpy scalars -> Python, tuples -> lists (strict JSON)."""
+    if isinstance(x, dict):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [_json_safe(v) for v in x.tolist()]
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(float(x)) else None
+    return x
+
+
+def _score_scale(method: str) -> str:
+    from engine.methods.baselines import score_scale
+
+    return score_scale(method)

@@ -1,0 +1,1 @@
+"""Node features: CLIP (open_clip) towers with a content-keyed cache, and the feature bundle."""

@@ -1,0 +1,1 @@
+"""GraphSAGE: model, loss, sampling and the seeded training loop."""

@@ -1,0 +1,251 @@
+"""GraphSAGE over the homogeneous knowledge graph (see engine.sampling for the graph).
+
+* Input: every node's CLIP feature plus a learned per-node-type vector (zero at
+  start), so images, keywords, scenes and attribute values share one input space
+  but the model can tell them apart.
+* ``layers`` x ``dgl.nn.SAGEConv`` (mean aggregator by default), ReLU between layers.
+* Residual to CLIP: the output is ``normalize(skip(x) + h_L)`` where ``skip`` is a
+  linear map initialised to the identity and ``h_L`` the last SAGE layer, whose
+  weights start small; so the model starts near raw CLIP and learns corrections.
+* Outputs are L2-normalised; the score of a pair is ``scale * cos(z_u, z_v)`` with a
+  learnable temperature ``scale`` (see engine.loss: J is unchanged).
+
+``forward`` refuses a block list whose length differs from the number of layers
+(the original code silently ran one of its two layers). ``full_inference`` embeds
+every node with full neighbourhoods, layer by layer, one block per group or in batches (as DGL's
+examples/pytorch/graphsage/link_pred.py).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+os.environ.setdefault("DGLBACKEND", "pytorch")
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from engine.core.errors import Cancelled, ConfigError
+
+
+class SageModel(nn.Module):
+    def __init__(self, in_dim: int, hidden: int, out_dim: int, layers: int, n_ntypes: int,
+                 aggregator: str = "mean", init_scale: float = 10.0, residual: bool = True,
+                 last_init_gain: float = 0.1) -> None:
+        super().__init__()
+        from dgl.nn import SAGEConv
+
+        if layers < 1:
+            raise ConfigError("layers must be >= 1", field="layers")
+        dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
+        self.type_emb = nn.Embedding(n_ntypes, in_dim)
+        nn.init.zeros_(self.type_emb.weight)
+        self.layers = nn.ModuleList(
+            SAGEConv(dims[i], dims[i + 1], aggregator) for i in range(layers)
+        )
+        last = self.layers[-1]
+        with torch.no_grad():
+            for p in last.parameters():
+                if p.dim() > 1:
+                    p.mul_(last_init_gain)
+                else:  # biases (SAGEConv's fc_self has a random one): start at zero
+                    p.zero_()
+        self.residual = residual
+        self.skip = nn.Linear(in_dim, out_dim, bias=False)
+        with torch.no_grad():
+            if in_dim == out_dim:
+                self.skip.weight.copy_(torch.eye(out_dim))
+        self.log_scale = nn.Parameter(torch.tensor(math.log(init_scale)))
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def scale(self) -> torch.Tensor:
+        return self.log_scale.clamp(max=math.log(100.0)).exp()
+
+    def input(self, x: torch.Tensor, ntype: torch.Tensor) -> torch.Tensor:
+        return x + self.type_emb(ntype)
+
+    def layer(self, i: int, block, h: torch.Tensor) -> torch.Tensor:
+        h = self.layers[i](block, h)
+        if i != len(self.layers) - 1:
+            h = F.relu(h)
+        return h
+
+    def finish(self, h: torch.Tensor, x_dst: torch.Tensor) -> torch.Tensor:
+        if self.residual:
+            h = h + self.skip(x_dst)
+        return F.normalize(h, dim=-1)
+
+    def forward(self, blocks, x: torch.Tensor, ntype: torch.Tensor) -> torch.Tensor:
+        """Embeddings of the output nodes of ``blocks`` (x, ntype: of the input nodes)."""
+        if len(blocks) != len(self.layers):
+            raise ConfigError(
+                f"{len(blocks)} sampled layer(s) for a {len(self.layers)}-layer model",
+                field="fanout", hint="give one fan-out per layer, e.g. --layers 2 --fanout 3,3")
+        h = self.input(x, ntype)
+        for i, block in enumerate(blocks):
+            h = self.layer(i, block, h)
+        n_out = blocks[-1].num_dst_nodes()
+        return self.finish(h, x[:n_out])
+
+    def score(self, z: torch.Tensor, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
+        return self.scale * (z[src] * z[dst]).sum(-1)
+
+
+#: a group of destination nodes whose in-edges number at most this many is one block
+#: (per layer); larger groups are cut into batches (``full_inference``'s batch size).
+WHOLE_BLOCK_MAX_EDGES = 2_000_000
+#: the blocks are kept for every layer when all of them hold at most this many edges.
+REUSE_BLOCKS_MAX_EDGES = 4_000_000
+DEFAULT_BATCH_SIZE = 4096
+
+
+class InEdges:
+    """Every in-edge of ``g`` sorted once by (destination, source), CSC-style.
+
+    ``of(dst)`` returns the in-edges of ``dst`` as CSC (destinations in the order of
+    ``dst``, sources ascending) by slicing, and ``block(dst)`` the canonical block;
+    the O(N) scratch buffers are allocated once per instance. The bookkeeping is
+    numpy (one thread): on a busy machine each torch parallel op waits for cores,
+    which cost more than these memory-bound steps.
+    """
+
+    def __init__(self, g) -> None:
+        n = g.num_nodes()
+        u, v = (t.numpy().astype(np.int64, copy=False) for t in g.edges(order="eid"))
+        order = (v * n + u).argsort(kind="stable")
+        self.n = n
+        self.u = u[order]
+        self.degree = np.bincount(v, minlength=n)
+        self.indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(self.degree, out=self.indptr[1:])
+        self._outside = np.ones(n, dtype=bool)
+        self._local = np.empty(n, dtype=np.int64)
+
+    def count(self, dst) -> int:
+        return int(self.degree[np.asarray(dst)].sum())
+
+    def is_all(self, dst: np.ndarray) -> bool:
+        """``dst`` is every node in id order."""
+        return dst.size == self.n and bool((dst == np.arange(self.n)).all())
+
+    def of(self, dst) -> tuple[np.ndarray, np.ndarray]:
+        """(sources, indptr): the in-edges of ``dst``, node ``dst[i]``'s sources
+        being ``sources[indptr[i]:indptr[i + 1]]`` in ascending id order."""
+        dst = np.asarray(dst, dtype=np.int64)
+        if self.is_all(dst):
+            return self.u, self.indptr
+        deg = self.degree[dst]
+        indptr = np.zeros(dst.size + 1, dtype=np.int64)
+        np.cumsum(deg, out=indptr[1:])
+        pos = np.repeat(self.indptr[dst] - indptr[:-1], deg)
+        pos += np.arange(pos.size, dtype=np.int64)
+        return self.u[pos], indptr
+
+    def block(self, dst):
+        """(input node ids or None, block): input nodes ``dst`` first, then the other
+        sources sorted by id; None when they are every node of ``g`` in id order."""
+        import dgl
+
+        dst = np.asarray(dst, dtype=np.int64)
+        u, indptr = self.of(dst)
+        if self.is_all(dst):
+            src, indices = None, u
+        else:
+            outside = self._outside
+            outside[dst] = False
+            src = np.concatenate([dst, np.unique(u[outside[u]])])
+            outside[dst] = True
+            local = self._local  # only entries of src are read back, so no reset is needed
+            local[src] = np.arange(src.size)
+            indices = local[u]
+            src = torch.from_numpy(src)
+        n_src = self.n if src is None else src.numel()
+        # given as CSC, DGL needs no COO -> CSC conversion (same edge order per node).
+        # The edge ids must be given: with an empty id array DGL's CPU SpMM read past
+        # it and crashed (segfault) on blocks of millions of edges (1M-image world).
+        eids = torch.arange(len(indices), dtype=torch.int64)
+        csc = (torch.from_numpy(indptr), torch.from_numpy(indices), eids)
+        return src, dgl.create_block(("csc", csc), num_src_nodes=n_src, num_dst_nodes=dst.size)
+
+
+def full_block(g, dst: torch.Tensor):
+    """(input node ids, block) holding every in-edge of ``dst``, in a canonical order.
+
+    Built by hand instead of MultiLayerFullNeighborSampler because DGL's sampler
+    returns the in-edges of a node in a thread-dependent order, and mean
+    aggregation in a different order differs in the last bits; with a fixed order
+    inference is bit-for-bit reproducible. Input nodes: ``dst`` first, then the
+    other neighbours sorted by id; edges by destination, then source id.
+    (For many batches of one graph build an ``InEdges`` once and call its ``block``.)
+    """
+    dst = torch.as_tensor(dst, dtype=torch.int64)
+    src, block = InEdges(g).block(dst.numpy())
+    return (dst if src is None else src), block
+
+
+def _batches(edges: InEdges, groups, batch_size: int | None) -> list[torch.Tensor]:
+    out = []
+    for gr in groups:
+        if batch_size is None:
+            size = gr.numel() if edges.count(gr) <= WHOLE_BLOCK_MAX_EDGES else DEFAULT_BATCH_SIZE
+        else:
+            size = batch_size
+        out.extend(gr[i:i + size] for i in range(0, gr.numel(), size))
+    return out
+
+
+@torch.no_grad()
+def full_inference(model: SageModel, g, *, batch_size: int | None = None, groups=None, cancel=None) -> torch.Tensor:
+    """Every node's embedding with full neighbourhoods, one layer at a time (as
+    DGL's link_pred.py inference).
+
+    ``batch_size`` None (default): each group is one block when its in-edges number
+    at most ``WHOLE_BLOCK_MAX_EDGES``, else batches of ``DEFAULT_BATCH_SIZE``
+    destination nodes; an int forces batches of that size. In-edges are sorted once
+    per call (``InEdges``) and blocks are reused across layers when small enough.
+
+    ``groups`` optionally partitions the node ids; batches never mix groups, and a
+    group's batching depends only on the group's own in-edges, so the nodes of one
+    group get bit-identical results whatever the other groups hold (used to add
+    unseen images to the trained graph).
+    """
+    model.eval()
+    x = g.ndata["feat"]
+    h = model.input(x, g.ndata["ntype"])
+    n = g.num_nodes()
+    if groups is None:
+        groups = [torch.arange(n, dtype=torch.int64)]
+    groups = [torch.as_tensor(gr, dtype=torch.int64) for gr in groups if len(gr)]
+    edges = InEdges(g)
+    batches = _batches(edges, groups, batch_size)
+    reuse = g.num_edges() <= REUSE_BLOCKS_MAX_EDGES
+    blocks: dict[int, tuple] = {}
+    whole = len(batches) == 1 and edges.is_all(batches[0].numpy())  # one block of every node, in order
+    for i in range(model.n_layers):
+        out = None if whole else torch.zeros(n, model.layers[i]._out_feats)
+        for j, nodes in enumerate(batches):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            src, block = blocks[j] if j in blocks else edges.block(nodes.numpy())
+            if reuse and i + 1 < model.n_layers:
+                blocks[j] = (src, block)
+            res = model.layer(i, block, h if src is None else h[src])
+            if whole:
+                out = res
+            else:
+                out[nodes] = res
+        h = out
+    if whole:
+        return model.finish(h, x)
+    z = torch.empty(n, h.shape[1])
+    for nodes in groups:
+        z[nodes] = model.finish(h[nodes], x[nodes])
+    return z

@@ -1,0 +1,1 @@
+"""Scoring methods: cosine scoring and the reference baselines (a registry)."""

@@ -1,0 +1,1 @@
+"""The Textual app: factory, session state, messages."""

@@ -1,0 +1,1 @@
+"""The command line: `mmkg-tui [options]` launches the explorer; subcommands in commands/."""

@@ -1,0 +1,199 @@
+"""`mmkg-tui run`: train GraphSAGE on a dataset and evaluate it against raw CLIP
+and the reference baselines of engine.baselines (label priors, a CLIP linear probe;
+``--no-baselines`` leaves them out).
+
+Options are checked before any work (ConfigError -> a clear message, exit 2).
+Progress bars go to stderr, the results table to stdout; ``--json FILE`` writes the
+metrics JSON atomically and the run folder (default under the user data dir, see
+engine.runs) can be reopened with ``mmkg-tui --run DIR``. Ctrl-C leaves no
+half-written run folder or JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from engine import api
+from engine.api import ConfigError
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from mmkg_tui.cli.main import add_data_arguments
+
+    d = api.ExperimentConfig()
+    add_data_arguments(parser)
+    parser.add_argument("--strategies", default=",".join(d.strategies),
+                        help=f"comma-separated reconnection strategies (default {','.join(d.strategies)})")
+    parser.add_argument("--seeds", type=int, default=d.seeds, help="number of seeds (seed, seed+1, ...); metrics as mean ± std")
+    parser.add_argument("--seed", type=int, default=d.seed, help=f"first seed (default {d.seed})")
+    parser.add_argument("--epochs", type=int, default=d.epochs, help=f"training epochs (default {d.epochs})")
+    parser.add_argument("--threshold", type=float, default=d.threshold,
+                        help=f"user threshold in [-1, 1] (default {d.threshold}): cosine for clip and sage_*, "
+                             "2p-1 for the priors, tanh(2y-1) for clip_probe (see engine/baselines.py)")
+    parser.add_argument("--layers", type=int, default=d.layers, help=f"GraphSAGE layers (default {d.layers})")
+    parser.add_argument("--fanout", default=None,
+                        help="comma-separated sampled neighbours per layer (default 3 per layer)")
+    parser.add_argument("--hidden", type=int, default=d.hidden, help=f"hidden and output size (default {d.hidden})")
+    parser.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
+    parser.add_argument("--negatives", type=int, default=d.negatives, help=f"negatives per positive, Q (default {d.negatives})")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"training edges per step (default {d.batch_size})")
+    parser.add_argument("--no-baselines", dest="baselines", action="store_false",
+                        help="leave out the reference baselines (prior, scene_prior, clip_probe)")
+    parser.add_argument("--out", metavar="RUN_DIR", default=None, help="run folder to write (default: under the user data dir)")
+    parser.add_argument("--json", metavar="FILE", default=None, help="write the metrics JSON to FILE")
+
+
+def _int_list(text: str, field: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ConfigError(f"not a comma-separated list of integers: {text!r}", field=field,
+                          hint="e.g. --fanout 3,3") from None
+    return values
+
+
+def config_from_args(args: argparse.Namespace):
+
+    strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
+    fanout = _int_list(args.fanout, "fanout") if args.fanout is not None else (3,) * max(args.layers, 1)
+    cfg = api.ExperimentConfig(
+        layers=args.layers, hidden=args.hidden, out_dim=args.hidden, fanout=fanout, epochs=args.epochs,
+        lr=args.lr, negatives=args.negatives, batch_size=args.batch_size, seed=args.seed, seeds=args.seeds,
+        strategies=strategies, threshold=args.threshold, baselines=args.baselines,
+    )
+    cfg.validate()
+    return cfg
+
+
+def _check_output_paths(args) -> None:
+    for flag, value in (("--json", args.json), ("--out", args.out)):
+        if value is not None and Path(value).exists() and flag == "--json" and Path(value).is_dir():
+            raise ConfigError(f"{value} is a folder", field=flag, hint="give a file name, e.g. out.json")
+
+
+def _fmt(cell: dict, digits: int = 3) -> str:
+    mean, std, runs = cell["mean"], cell["std"], cell["runs"]
+    if mean is None or (isinstance(mean, float) and not math.isfinite(mean)):
+        return "-"
+    if len(runs) > 1:
+        return f"{mean:.{digits}f} ± {std:.{digits}f}"
+    return f"{mean:.{digits}f}"
+
+
+def results_table(result):
+    from rich.table import Table
+
+    seeds = len(result.seeds) or 1
+    t = Table(title=f"keyword prediction on test images ({seeds} seed{'s' if seeds > 1 else ''}; "
+                    f"best-F1 threshold chosen on validation)")
+    t.add_column("method", style="bold", no_wrap=True)
+    for col in ("micro AUC", "macro AUC", "mAP", "thr*", "P@thr*", "R@thr*", "F1@thr*",
+                f"P@{result.config.threshold:g}", f"R@{result.config.threshold:g}", f"F1@{result.config.threshold:g}"):
+        t.add_column(col, justify="right")
+    for m in result.methods:
+        d = result.metrics[m]
+        b, a = d["best_f1"], d["at_threshold"]
+        t.add_row(m, _fmt(d["micro_auc"]), _fmt(d["macro_auc"]), _fmt(d["map"]), _fmt(b["threshold"]),
+                  _fmt(b["precision"]), _fmt(b["recall"]), _fmt(b["f1"]),
+                  _fmt(a["precision"]), _fmt(a["recall"]), _fmt(a["f1"]))
+    return t
+
+
+def score_scales_note(result) -> str:
+    """How each method's scores map into [-1, 1] (thresholds are on these scales)."""
+    lines = ["scores (all in [-1, 1]; thr* and the user threshold apply to them):"]
+    seen: dict[str, list[str]] = {}
+    for m in result.methods:
+        seen.setdefault(api.score_scale(m), []).append(m)
+    lines += [f"  {', '.join(ms)}: {scale}" for scale, ms in seen.items()]
+    baselines = [m for m in result.methods if m in api.BASELINES]
+    if baselines:
+        lines.append(f"  {', '.join(baselines)}: reference baselines fitted on training images, no graph "
+                     "(engine/baselines.py)")
+    return "\n".join(lines)
+
+
+class _Bars:
+    """Rich progress bars fed by engine events (features, training, stages)."""
+
+    def __init__(self, console) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[info]}"), TimeRemainingColumn(), console=console,
+                                 transient=False)
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def _task(self, key: str, total, info: str = ""):
+        if key not in self.tasks:
+            self.tasks[key] = self.progress.add_task(key, total=total, info=info)
+        return self.tasks[key]
+
+    def feature(self, ev) -> None:  # engine.progress.Progress
+        tid = self._task(ev.stage, ev.total)
+        self.progress.update(tid, completed=ev.done, total=ev.total, info=ev.message)
+
+    def __call__(self, ev) -> None:
+        if isinstance(ev, api.TrainProgress):
+            key = f"train seed {ev.seed}" if ev.n_seeds > 1 else "train"
+            tid = self._task(key, ev.epochs * ev.steps_per_epoch)
+            done = (ev.epoch - 1) * ev.steps_per_epoch + ev.step
+            self.progress.update(tid, completed=done, info=f"epoch {ev.epoch}/{ev.epochs} loss {ev.loss:.4f}")
+        elif isinstance(ev, api.StageProgress):
+            key, _, detail = ev.stage.partition(" ")  # "reconnect cosine" -> one "reconnect" bar
+            key = ev.stage if key == "train" else key
+            tid = self._task(key, ev.total)
+            info = " ".join(x for x in (detail, ev.message) if x)
+            self.progress.update(tid, completed=ev.done, total=ev.total, info=info)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    config = config_from_args(args)  # every option checked before any work
+    _check_output_paths(args)
+    import sys
+
+    out = Console() if sys.stdout.isatty() else Console(width=200)  # files/pipes: no wrapping
+    err = Console(stderr=True)
+    dataset = api.load_dataset(args.data, strict=args.strict, embeddings=args.embeddings)
+    clip = None
+    if args.clip_model or args.clip_pretrained:
+        kw = {}
+        if args.clip_model:
+            kw["model"] = args.clip_model
+        if args.clip_pretrained:
+            kw["pretrained"] = args.clip_pretrained
+        clip = api.ClipConfig(**kw)
+    with _Bars(err) as bars:
+        dataset, features = api.compute_features(dataset, clip, progress=bars.feature, strict=args.strict)
+        result = api.run_experiment(dataset, features, config, progress=bars)
+    label = " [bold yellow](SYNTHETIC data)[/]" if dataset.synthetic and "SYNTHETIC" not in dataset.name else ""
+    out.print(f"[bold]{dataset.name}[/]{label}: {dataset.n_images} images, {dataset.n_keywords} keywords; "
+              f"features: {features.source}", highlight=False)
+    out.print(results_table(result))
+    out.print(score_scales_note(result), highlight=False)
+    out.print(f"trained in {result.elapsed_s:.1f} s; strategies: {', '.join(config.strategies)}", highlight=False)
+    if args.json:
+        api.atomic_write_text(args.json, json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n")
+        out.print(f"metrics JSON: {args.json}", highlight=False)
+    run_dir = Path(args.out) if args.out else api.default_run_dir(dataset)
+    api.save_run(result, run_dir)
+    out.print(f"run folder: {run_dir}  (reopen with: mmkg-tui --run {run_dir})", highlight=False)
+    return 0

@@ -1,0 +1,72 @@
+"""Command line entry point: `mmkg-tui [--data PATH | --run DIR]` launches the explorer;
+`mmkg-tui info|embed|run ...` are headless subcommands (one module each in
+mmkg_tui/commands/). Bad input is reported as a message, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import warnings
+
+os.environ.setdefault("DGLBACKEND", "pytorch")
+# DGL advises CPU-affinity tuning on every DataLoader; it is noise for users here.
+warnings.filterwarnings("ignore", message=".*CPU affinity opt is not enabled.*")
+
+SUBCOMMANDS = {
+    "info": "dataset and graph summary",
+    "embed": "compute and cache CLIP features",
+    "run": "train GraphSAGE and evaluate against CLIP",
+}
+
+
+def add_data_arguments(p: argparse.ArgumentParser) -> None:
+    """Options shared by every command that loads a dataset."""
+    p.add_argument("--data", metavar="PATH", default=None,
+                   help="manifest (.csv/.jsonl), COCO instances_*.json, or a folder holding one "
+                        "(default: the bundled synthetic demo)")
+    p.add_argument("--embeddings", metavar="FILE", default=None,
+                   help="precomputed image embeddings (.npz with ids+vectors, or .npy aligned with the manifest)")
+    p.add_argument("--clip-model", default=None, help="open_clip model name (default ViT-B-32)")
+    p.add_argument("--clip-pretrained", default=None,
+                   help="pretrained tag (default openai) or a local checkpoint file")
+    p.add_argument("--strict", action="store_true", help="fail on corrupt images instead of skipping them")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mmkg-tui", description="Terminal explorer for multi-modal knowledge graphs.")
+    add_data_arguments(p)
+    p.add_argument("--run", metavar="RUN_DIR", default=None, help="reopen a saved run folder")
+    p.add_argument("--version", action="version", version="mmkg-tui 0.1.0")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from engine.api import MMKGError
+
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            name = argv[0]
+            mod = importlib.import_module(f"mmkg_tui.cli.commands.{name}")
+            sub = argparse.ArgumentParser(prog=f"mmkg-tui {name}", description=SUBCOMMANDS[name])
+            mod.configure(sub)
+            args = sub.parse_args(argv[1:])
+            return int(mod.run(args) or 0)
+        args = build_parser().parse_args(argv)
+        from mmkg_tui.cli.commands import launch
+
+        return int(launch.run(args) or 0)
+    except MMKGError as exc:
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[bold red]error:[/] {exc.format()}", highlight=False, markup=True)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

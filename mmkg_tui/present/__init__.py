@@ -1,0 +1,1 @@
+"""UI-free presentation shared by the CLI and the views: tables, formatting, records."""

@@ -1,0 +1,1 @@
+"""The five views of the main screen (one module each)."""
