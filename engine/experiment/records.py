@@ -41,6 +41,11 @@ class RunResult:
     seeds: list[int] = field(default_factory=list)
     elapsed_s: float = 0.0
     model_state: dict | None = field(default=None, repr=False, compare=False)  # first seed's weights
+    # What the user must know to read the figures (shown by the CLI, the JSON and the app):
+    problems: list[str] = field(default_factory=list)  # dataset problems (skipped images, merged keywords, ...)
+    warnings: list[str] = field(default_factory=list)  # cautions about the evaluation (few test images, ...)
+    macro_excluded: dict[str, str] = field(default_factory=dict)  # keyword -> why it is not in macro metrics
+    skipped_methods: dict[str, str] = field(default_factory=dict)  # method -> why it was not run
 
     def test_mask(self) -> np.ndarray:
         return self.split[self.eval_rows] == 2
@@ -59,6 +64,10 @@ class RunResult:
             "score_scales": {m: _score_scale(m) for m in self.methods},
             "seeds": self.seeds,
             "created": self.created,
+            "problems": self.problems,
+            "warnings": self.warnings,
+            "macro_excluded": self.macro_excluded,
+            "skipped_methods": self.skipped_methods,
         })
 
 

@@ -97,7 +97,8 @@ def save_run(result, run_dir, *, model_state: dict | None = None) -> Path:
             "image_ids": result.image_ids, "keywords": result.keywords, "methods": result.methods,
             "best_threshold": result.best_threshold, "embedding_stats": result.embedding_stats,
             "created": result.created, "seeds": result.seeds, "elapsed_s": result.elapsed_s,
-            "metrics": result.metrics,
+            "metrics": result.metrics, "problems": result.problems, "warnings": result.warnings,
+            "macro_excluded": result.macro_excluded, "skipped_methods": result.skipped_methods,
         }
         (tmp / "run.json").write_text(json.dumps(meta), encoding="utf-8")
     return run_dir
@@ -160,6 +161,8 @@ def load_run(run_dir):
             created=meta["created"], image_embeddings=group("image_embeddings/"),
             keyword_embeddings=group("keyword_embeddings/"), seeds=list(meta.get("seeds", [])),
             elapsed_s=float(meta.get("elapsed_s", 0.0)),
+            problems=list(meta.get("problems", [])), warnings=list(meta.get("warnings", [])),
+            macro_excluded=dict(meta.get("macro_excluded", {})), skipped_methods=dict(meta.get("skipped_methods", {})),
         )
     except KeyError as exc:
         raise DataError(f"run folder is missing {exc}", path=run_dir, hint="delete the run folder and run again") from None

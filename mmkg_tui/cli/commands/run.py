@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 from engine import api
 from engine.api import ConfigError
+from mmkg_tui.present.tables import results_table, score_scales_note
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -72,48 +72,6 @@ def _check_output_paths(args) -> None:
     for flag, value in (("--json", args.json), ("--out", args.out)):
         if value is not None and Path(value).exists() and flag == "--json" and Path(value).is_dir():
             raise ConfigError(f"{value} is a folder", field=flag, hint="give a file name, e.g. out.json")
-
-
-def _fmt(cell: dict, digits: int = 3) -> str:
-    mean, std, runs = cell["mean"], cell["std"], cell["runs"]
-    if mean is None or (isinstance(mean, float) and not math.isfinite(mean)):
-        return "-"
-    if len(runs) > 1:
-        return f"{mean:.{digits}f} ± {std:.{digits}f}"
-    return f"{mean:.{digits}f}"
-
-
-def results_table(result):
-    from rich.table import Table
-
-    seeds = len(result.seeds) or 1
-    t = Table(title=f"keyword prediction on test images ({seeds} seed{'s' if seeds > 1 else ''}; "
-                    f"best-F1 threshold chosen on validation)")
-    t.add_column("method", style="bold", no_wrap=True)
-    for col in ("micro AUC", "macro AUC", "mAP", "thr*", "P@thr*", "R@thr*", "F1@thr*",
-                f"P@{result.config.threshold:g}", f"R@{result.config.threshold:g}", f"F1@{result.config.threshold:g}"):
-        t.add_column(col, justify="right")
-    for m in result.methods:
-        d = result.metrics[m]
-        b, a = d["best_f1"], d["at_threshold"]
-        t.add_row(m, _fmt(d["micro_auc"]), _fmt(d["macro_auc"]), _fmt(d["map"]), _fmt(b["threshold"]),
-                  _fmt(b["precision"]), _fmt(b["recall"]), _fmt(b["f1"]),
-                  _fmt(a["precision"]), _fmt(a["recall"]), _fmt(a["f1"]))
-    return t
-
-
-def score_scales_note(result) -> str:
-    """How each method's scores map into [-1, 1] (thresholds are on these scales)."""
-    lines = ["scores (all in [-1, 1]; thr* and the user threshold apply to them):"]
-    seen: dict[str, list[str]] = {}
-    for m in result.methods:
-        seen.setdefault(api.score_scale(m), []).append(m)
-    lines += [f"  {', '.join(ms)}: {scale}" for scale, ms in seen.items()]
-    baselines = [m for m in result.methods if m in api.BASELINES]
-    if baselines:
-        lines.append(f"  {', '.join(baselines)}: reference baselines fitted on training images, no graph "
-                     "(engine/baselines.py)")
-    return "\n".join(lines)
 
 
 class _Bars:
