@@ -28,7 +28,8 @@ from engine.core.errors import (
 from engine.core.progress import ProgressCallback, StageProgress, TrainProgress
 from engine.data.attributes import human_number
 from engine.data.dataset import Dataset
-from engine.data.loaders import default_data_path, load_dataset
+from engine.data.loaders import default_data_path
+from engine.data.loaders import load_dataset as _load_dataset
 from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
 from engine.experiment.config import ExperimentConfig
 from engine.experiment.records import ExperimentDone, RunResult
@@ -41,6 +42,24 @@ from engine.features.clip import (
     compute_features_with_stats,
 )
 from engine.methods.baselines import BASELINES, score_scale
+from engine.retrieval.context import SPACES, Retrieval
+from engine.retrieval.corrections import (
+    Correction,
+    append_correction,
+    apply_corrections,
+    decided_pairs,
+    decision_action,
+    read_corrections,
+)
+from engine.retrieval.hero import hero_images
+from engine.retrieval.query import ParsedQuery, parse_query
+from engine.retrieval.recommend import GroupMatch, recommend_groups
+from engine.retrieval.report import SpaceQuality, retrieval_quality
+from engine.retrieval.search import SearchHit, SearchResult, restrict_rows, row_of, search_text, similar_images
+from engine.retrieval.space import Space
+from engine.retrieval.suspects import KINDS as SUSPECT_KINDS
+from engine.retrieval.suspects import METHODS as SUSPECT_METHODS
+from engine.retrieval.suspects import Suspect, SuspectQueue, suspect_queue
 
 if TYPE_CHECKING:
     from engine.graph.knowledge import KnowledgeGraph
@@ -59,6 +78,12 @@ __all__ = [
     "BASELINES", "score_scale", "threshold_metrics", "per_keyword_metrics",
     "default_run_dir", "last_run_for", "load_run", "save_run", "atomic_write_text",
     "warm_up",
+    # retrieval: search, similar images, hero images, recommendations, label-error queue
+    "Retrieval", "SPACES", "Space", "SearchHit", "SearchResult", "search_text", "similar_images", "restrict_rows",
+    "row_of", "parse_query", "ParsedQuery", "hero_images", "recommend_groups", "GroupMatch",
+    "Suspect", "SuspectQueue", "suspect_queue", "SUSPECT_KINDS", "SUSPECT_METHODS",
+    "Correction", "append_correction", "apply_corrections", "read_corrections", "decided_pairs", "decision_action",
+    "retrieval_quality", "SpaceQuality",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and
@@ -69,6 +94,16 @@ TRAINING_MODULES = (
     "engine.graph.homogeneous", "engine.graph.split", "engine.graph.reconnect", "engine.graph.knowledge",
     "sklearn.metrics", "torch.optim", "torch._dynamo",
 )
+
+
+def load_dataset(path: str | None = None, *, strict: bool = False, embeddings: str | None = None,
+                 corrections: str | None = None) -> Dataset:
+    """Load a dataset (None = the bundled demo); ``corrections``: a corrections CSV
+    (engine.retrieval.corrections) whose adds and removes are applied to the tags."""
+    dataset = _load_dataset(path, strict=strict, embeddings=embeddings)
+    if corrections is not None:
+        dataset = apply_corrections(dataset, corrections)
+    return dataset
 
 
 def warm_up() -> None:
