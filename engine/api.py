@@ -54,8 +54,9 @@ from engine.retrieval.corrections import (
 from engine.retrieval.hero import hero_images
 from engine.retrieval.query import ParsedQuery, parse_query
 from engine.retrieval.recommend import GroupMatch, recommend_groups
+from engine.retrieval.records import SearchHit, SearchResult
 from engine.retrieval.report import SpaceQuality, retrieval_quality
-from engine.retrieval.search import SearchHit, SearchResult, restrict_rows, row_of, search_text, similar_images
+from engine.retrieval.search import restrict_rows, row_of, search_text, similar_images
 from engine.retrieval.space import Space
 from engine.retrieval.suspects import KINDS as SUSPECT_KINDS
 from engine.retrieval.suspects import METHODS as SUSPECT_METHODS

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.core.errors import ConfigError
-from engine.retrieval.search import SearchHit, hit
+from engine.retrieval.records import SearchHit
 from engine.retrieval.space import Space
 
 POOL_FACTOR = 10  # MMR chooses among the k * POOL_FACTOR most relevant images
@@ -46,15 +46,12 @@ def mmr_order(relevance: np.ndarray, vectors: np.ndarray, k: int, lam: float) ->
 def hero_images(space: Space, dataset, keyword: str, k: int = 10, *, diversity: float = 0.0,
                 rows_allowed: np.ndarray | None = None) -> list[SearchHit]:
     """The ``k`` best images for ``keyword``; ``diversity`` in [0, 1] (0 = by score only)."""
-    if keyword not in space.label_vectors or space.label_kind.get(keyword) != "keyword":
+    from engine.retrieval.records import hit
+    from engine.retrieval.search import diverse_top
+
+    if space.label_kind.get(keyword) != "keyword" or keyword not in space.label_vectors:
         raise ConfigError(f"unknown keyword '{keyword}'", field="keyword",
                           hint="`mmkg-tui info` lists the keywords")
-    q = space.label_vectors[keyword]
     mask = None if rows_allowed is None else space.row_mask(rows_allowed)
-    pool = space.index.search(q[None, :], max(k, k * POOL_FACTOR if diversity > 0 else k), allowed=mask).row(0)
-    if not pool:
-        return []
-    pos = np.array([p for p, _ in pool])
-    rel = np.array([s for _, s in pool])
-    order = mmr_order(rel, space.image[pos], k, 1.0 - diversity) if diversity > 0 else list(range(min(k, len(pos))))
-    return [hit(dataset, int(space.rows[pos[j]]), float(rel[j])) for j in order]
+    top = diverse_top(space, space.label_vectors[keyword], k, mask, diversity)
+    return [hit(dataset, int(space.rows[p]), s) for p, s in top]

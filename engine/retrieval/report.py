@@ -10,7 +10,11 @@ import numpy as np
 
 from engine.core.errors import ConfigError
 from engine.retrieval.context import Retrieval
-from engine.retrieval.quality import QueryQuality, image_neighbour_precision, keyword_query_quality
+from engine.retrieval.quality import (
+    QueryQuality,
+    image_neighbour_precision,
+    keyword_query_quality,
+)
 
 
 @dataclass

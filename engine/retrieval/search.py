@@ -2,53 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from engine.core.errors import ConfigError, DataError
 from engine.core.vectors import l2_normalize
+from engine.retrieval.hero import mmr_order
 from engine.retrieval.query import ParsedQuery, parse_query
+from engine.retrieval.records import SearchHit, SearchResult, hit
 from engine.retrieval.space import Space
-
-
-@dataclass
-class SearchHit:
-    row: int  # dataset row
-    id: str
-    score: float  # cosine similarity with the query vector
-    keywords: list[str]  # the image's (noisy) labels
-    scene: str
-
-    def holds(self, keyword: str) -> bool:
-        return keyword in self.keywords
-
-    def to_json(self) -> dict:
-        return {"id": self.id, "score": round(self.score, 6), "row": self.row, "keywords": self.keywords,
-                "scene": self.scene}
-
-
-@dataclass
-class SearchResult:
-    query: str
-    space: str  # "clip" or a learned method
-    query_labels: list[str]  # what the query was understood as ("-label" = subtracted)
-    understood: list[str]  # one line per term, e.g. "granite -> granite countertops (word)"
-    unmatched: list[str]
-    hits: list[SearchHit]
-    notes: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        return {"query": self.query, "space": self.space, "query_labels": self.query_labels,
-                "understood": self.understood, "unmatched": self.unmatched, "notes": self.notes,
-                "results": [h.to_json() for h in self.hits]}
-
-
-def hit(dataset, row: int, score: float) -> SearchHit:
-    s = int(dataset.image_scene[row])
-    return SearchHit(int(row), dataset.ids[row], float(score),
-                     [dataset.keywords[k] for k in dataset.image_keywords(row)],
-                     dataset.scenes[s] if s >= 0 else "")
 
 
 def restrict_rows(dataset, *, split: np.ndarray | None = None, split_value: int | None = None,
@@ -99,8 +60,10 @@ def query_vector(space: Space, parsed: ParsedQuery) -> tuple[np.ndarray | None, 
     return l2_normalize(q), allowed, notes
 
 
-def search_text(space: Space, dataset, text: str, k: int = 10, *, rows_allowed: np.ndarray | None = None) -> SearchResult:
-    """The ``k`` images closest to the labels ``text`` means (see engine.retrieval.query)."""
+def search_text(space: Space, dataset, text: str, k: int = 10, *, rows_allowed: np.ndarray | None = None,
+                diversity: float = 0.0) -> SearchResult:
+    """The ``k`` images closest to the labels ``text`` means (see engine.retrieval.query);
+    ``diversity`` in [0, 1] re-ranks by maximal marginal relevance (engine.retrieval.hero)."""
     parsed = parse_query(text, list(space.label_kind))
     if not parsed.terms:
         raise ConfigError(f"no known label in the query {text!r}", field="query",
@@ -113,8 +76,7 @@ def search_text(space: Space, dataset, text: str, k: int = 10, *, rows_allowed: 
         sel = space.image[mask] if mask is not None else space.image
         q = l2_normalize(sel.mean(axis=0)) if len(sel) else np.zeros(space.image.shape[1], np.float32)
         notes.append("ranked by closeness to the filtered images' centroid (no label vector in the query)")
-    hits = space.index.search(q[None, :], k, allowed=mask)
-    out = [hit(dataset, int(space.rows[p]), s) for p, s in hits.row(0)]
+    out = [hit(dataset, int(space.rows[p]), s) for p, s in diverse_top(space, q, k, mask, diversity)]
     return SearchResult(text, space.name, parsed.labels, [t.describe() for t in parsed.terms], parsed.unmatched,
                         out, [space.note, *notes])
 
@@ -141,3 +103,17 @@ def similar_images(space: Space, dataset, row: int, k: int = 10, *,
     mask = None if rows_allowed is None else space.row_mask(rows_allowed)
     hits = space.index.search(space.image[p][None, :], k, allowed=mask, exclude=np.array([p]))
     return [hit(dataset, int(space.rows[q]), s) for q, s in hits.row(0)]
+
+
+def diverse_top(space: Space, q: np.ndarray, k: int, mask: np.ndarray | None,
+                diversity: float) -> list[tuple[int, float]]:
+    """(position, score) of the top ``k``; with ``diversity`` > 0 chosen by MMR among
+    the ``k * POOL_FACTOR`` best (scores stay the cosine with the query)."""
+    from engine.retrieval.hero import POOL_FACTOR
+
+    pool = space.index.search(q[None, :], k * POOL_FACTOR if diversity > 0 else k, allowed=mask).row(0)
+    if diversity <= 0 or not pool:
+        return pool
+    pos = np.array([p for p, _ in pool])
+    rel = np.array([s for _, s in pool])
+    return [pool[j] for j in mmr_order(rel, space.image[pos], k, 1.0 - diversity)]
