@@ -110,7 +110,8 @@ class LabelMatcher:
         return (hit, "fuzzy") if hit else ([], "")
 
 
-def _tokens(text: str) -> list[str]:
+def tokens_of(text: str) -> list[str]:
+    """Shell-like terms of a query (a stray quote: plain whitespace split)."""
     try:
         return shlex.split(text)
     except ValueError:  # an unbalanced quote: plain whitespace split
@@ -121,7 +122,7 @@ def parse_query(text: str, labels: list[str]) -> ParsedQuery:
     """Understand ``text`` as a combination of ``labels`` (see the module docstring)."""
     matcher = LabelMatcher(labels)
     out = ParsedQuery(text)
-    tokens = _tokens(text)
+    tokens = tokens_of(text)
     i = 0
     while i < len(tokens):
         tok = tokens[i]

@@ -61,9 +61,13 @@ def query_vector(space: Space, parsed: ParsedQuery) -> tuple[np.ndarray | None, 
 
 
 def search_text(space: Space, dataset, text: str, k: int = 10, *, rows_allowed: np.ndarray | None = None,
-                diversity: float = 0.0) -> SearchResult:
+                diversity: float = 0.0, clip=None, features=None) -> SearchResult:
     """The ``k`` images closest to the labels ``text`` means (see engine.retrieval.query);
-    ``diversity`` in [0, 1] re-ranks by maximal marginal relevance (engine.retrieval.hero)."""
+    ``diversity`` in [0, 1] re-ranks by maximal marginal relevance (engine.retrieval.hero).
+    With ``clip`` (a ClipConfig) and the ``features`` it made, the CLIP text tower
+    embeds the free text instead (engine.retrieval.text)."""
+    if clip is not None:
+        return _tower_search(space, dataset, text, k, rows_allowed, diversity, clip, features)
     parsed = parse_query(text, list(space.label_kind))
     if not parsed.terms:
         raise ConfigError(f"no known label in the query {text!r}", field="query",
@@ -79,6 +83,18 @@ def search_text(space: Space, dataset, text: str, k: int = 10, *, rows_allowed: 
     out = [hit(dataset, int(space.rows[p]), s) for p, s in diverse_top(space, q, k, mask, diversity)]
     return SearchResult(text, space.name, parsed.labels, [t.describe() for t in parsed.terms], parsed.unmatched,
                         out, [space.note, *notes])
+
+
+def _tower_search(space, dataset, text, k, rows_allowed, diversity, clip, features) -> SearchResult:
+    from engine.retrieval.text import text_tower_vector
+
+    if space.learned:
+        raise ConfigError("the CLIP text tower queries the CLIP space only", field="space",
+                          hint="use --space clip with --text-tower")
+    q, described = text_tower_vector(text, clip, features)
+    mask = None if rows_allowed is None else space.row_mask(rows_allowed)
+    out = [hit(dataset, int(space.rows[p]), s) for p, s in diverse_top(space, q, k, mask, diversity)]
+    return SearchResult(text, space.name, [], described, [], out, [space.note, "free text through the CLIP text tower"])
 
 
 def row_of(dataset, image_id: str) -> int:

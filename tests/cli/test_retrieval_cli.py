@@ -118,3 +118,9 @@ def test_eval_reports_every_space_and_corrections_apply_on_load(demo, run_dir, t
     code = main(["similar", "img0000010", "--data", str(demo), "--corrections", str(corr)])
     err = " ".join(capsys.readouterr().err.split())
     assert code == 2 and "line 2" in err and "unknown action 'maybe'" in err
+
+
+def test_text_tower_on_synthetic_vectors_is_a_clear_error(demo, capsys):
+    code = main(["search", "a sunny pool", "--data", str(demo), "--text-tower"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "field 'text-tower'" in err and "Traceback" not in err

@@ -54,7 +54,7 @@ def open_retrieval(args: argparse.Namespace) -> tuple[Any, list[str]]:
     ds = api.load_dataset(data, strict=args.strict, embeddings=args.embeddings, corrections=args.corrections)
     if args.corrections:
         notes.append(f"corrections applied from {args.corrections}")
-    ds, feats = api.compute_features(ds, _clip_config(args), strict=args.strict)
+    ds, feats = api.compute_features(ds, clip_config(args), strict=args.strict)
     if run is None and not args.no_last_run:
         last = api.last_run_for(ds) if not args.corrections else None
         if last is not None:
@@ -69,7 +69,7 @@ def open_retrieval(args: argparse.Namespace) -> tuple[Any, list[str]]:
     return api.Retrieval(ds, feats, run, str(run_dir) if run_dir else None), notes
 
 
-def _clip_config(args: argparse.Namespace):
+def clip_config(args: argparse.Namespace):
     if not (args.clip_model or args.clip_pretrained):
         return None
     kw = {k: v for k, v in (("model", args.clip_model), ("pretrained", args.clip_pretrained)) if v}

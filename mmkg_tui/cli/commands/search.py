@@ -13,6 +13,7 @@ from mmkg_tui.cli.commands.retrieval_common import (
     add_common_arguments,
     add_filter_arguments,
     check_k,
+    clip_config,
     console,
     hits_table,
     open_retrieval,
@@ -29,6 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_filter_arguments(parser)
     parser.add_argument("--diversity", type=float, default=0.0,
                         help="0..1: re-rank by maximal marginal relevance so results are not near-copies (default 0)")
+    parser.add_argument("--text-tower", action="store_true",
+                        help="embed the free text with the CLIP text tower (needs its weights, and images "
+                             "embedded by the same model) instead of matching known labels")
     parser.add_argument("--eval", action="store_true",
                         help="report retrieval quality per space on the run's test images (needs a run)")
 
@@ -44,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     if args.eval:
         return _report(ctx, notes, args)
     space = ctx.space(args.space, args.method)
+    tower = (clip_config(args) or api.ClipConfig()) if args.text_tower else None
     result = api.search_text(space, ctx.dataset, args.query, args.k, rows_allowed=rows_allowed(ctx, args),
-                             diversity=args.diversity)
+                             diversity=args.diversity, clip=tower, features=ctx.features)
     result.notes = [*notes, *result.notes]
     if args.json:
         print_json(result.to_json())
