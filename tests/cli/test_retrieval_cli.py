@@ -124,3 +124,15 @@ def test_text_tower_on_synthetic_vectors_is_a_clear_error(demo, capsys):
     code = main(["search", "a sunny pool", "--data", str(demo), "--text-tower"])
     err = " ".join(capsys.readouterr().err.split())
     assert code == 2 and "field 'text-tower'" in err and "Traceback" not in err
+
+
+def test_corrections_reach_info_and_the_explorer_refuses_them_clearly(demo, tmp_path, capsys):
+    before = _json(capsys, ["info", "--data", str(demo), "--json"])["keyword_prevalence"]
+    corr = tmp_path / "c.csv"
+    corr.write_text("id,keyword,action\nimg0000010,wine cellar,add\n", encoding="utf-8")
+    after = _json(capsys, ["info", "--data", str(demo), "--corrections", str(corr), "--json"])["keyword_prevalence"]
+    assert after["wine cellar"] == before.get("wine cellar", 0) + 1
+    assert {k: v for k, v in after.items() if k != "wine cellar"} == {k: v for k, v in before.items() if k != "wine cellar"}
+    code = main(["--data", str(demo), "--corrections", str(corr)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "does not apply --corrections yet" in err

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     cfg = clip_config_from_args(args)
     with console.status("loading dataset..."):
-        ds = api.load_dataset(args.data, strict=args.strict, embeddings=args.embeddings)
+        ds = api.load_dataset(args.data, strict=args.strict, embeddings=args.embeddings, corrections=args.corrections)
     console.print(f"[bold]{ds.name}[/]: {ds.n_images} images, {ds.n_keywords} keywords, "
                   f"{ds.n_scenes} scenes" + ("  [yellow](SYNTHETIC data)[/]" if ds.synthetic and "SYNTHETIC" not in ds.name else ""),
                   highlight=False)

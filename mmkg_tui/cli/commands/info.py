@@ -27,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def collect(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     from engine import api
 
-    ds = api.load_dataset(args.data, strict=args.strict, embeddings=args.embeddings)
+    ds = api.load_dataset(args.data, strict=args.strict, embeddings=args.embeddings, corrections=args.corrections)
     kg = api.build_graph(ds, None)
     info = api.summary(ds, kg, None)
     if info.get("embedding_source") is None and ds.embeddings is not None:

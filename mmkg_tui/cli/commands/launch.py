@@ -4,6 +4,11 @@ from __future__ import annotations
 
 
 def run(args) -> int:
+    if getattr(args, "corrections", None):
+        from engine.api import ConfigError
+
+        raise ConfigError("the explorer does not apply --corrections yet", field="corrections",
+                          hint="use it with `mmkg-tui info`, `run`, `search`, `similar` or `suspects`")
     # textual_image asks the terminal for its graphics support: before the app starts
     import textual_image.widget  # noqa: F401
 

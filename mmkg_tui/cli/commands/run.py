@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = Console() if sys.stdout.isatty() else Console(width=200)  # files/pipes: no wrapping
     err = Console(stderr=True)
-    dataset = api.load_dataset(args.data, strict=args.strict, embeddings=args.embeddings)
+    dataset = api.load_dataset(args.data, strict=args.strict, embeddings=args.embeddings, corrections=args.corrections)
     clip = None
     if args.clip_model or args.clip_pretrained:
         kw = {}
