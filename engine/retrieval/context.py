@@ -22,6 +22,8 @@ class Retrieval:
     run_dir: str | None = None
     _spaces: dict[str, Space] = field(default_factory=dict, repr=False)
     _default_method: str | None = field(default=None, repr=False)
+    with_training: bool = False  # also embed the training images from the saved model (seconds)
+    _training: tuple | None = field(default=None, repr=False)
 
     @property
     def has_learned(self) -> bool:
@@ -38,8 +40,18 @@ class Retrieval:
             name = method or self.default_method()
         if name not in self._spaces:
             self._spaces[name] = (clip_space(self.dataset, self.features) if name == "clip"
-                                  else learned_space(self.run, self.dataset, self.features, name))
+                                  else self._learned(name))
         return self._spaces[name]
+
+    def _learned(self, method: str) -> Space:
+        training = None
+        if self.with_training:
+            from engine.retrieval.training_space import training_embeddings
+
+            if self._training is None:  # one model run serves every learned method
+                self._training = training_embeddings(self.run, self.run_dir, self.dataset, self.features)
+            training = self._training
+        return learned_space(self.run, self.dataset, self.features, method, training=training)
 
     def default_method(self) -> str:
         """The learned method whose keyword queries rank VALIDATION images best (nDCG@10)."""

@@ -8,8 +8,8 @@
   (validation + test: the images embedded without their own labels), and the
   keyword embeddings of the trained model; scenes and attribute ranges have no
   learned vector, so queries use them as filters there (``Space.filters``).
-  Training images are not in the learned space (embedding them needs the model
-  re-run on the training graph; not done here, see docs in the report).
+  Training images join only when asked (``training_space.py`` re-runs the saved
+  model on the training graph).
 """
 
 from __future__ import annotations
@@ -102,8 +102,10 @@ def learned_methods(run) -> list[str]:
     return [m for m in run.methods if m in run.image_embeddings and m != "clip"]
 
 
-def learned_space(run, dataset, features, method: str | None = None) -> Space:
-    """The learned space of ``method`` (default: the run's first GraphSAGE method)."""
+def learned_space(run, dataset, features, method: str | None = None, *,
+                  training: tuple[np.ndarray, np.ndarray] | None = None) -> Space:
+    """The learned space of ``method`` (default: the run's first GraphSAGE method);
+    ``training``: (rows, embeddings) of the training images to add (training_space.py)."""
     methods = learned_methods(run)
     if not methods or "sage" not in run.keyword_embeddings:
         raise DataError("the run holds no learned embeddings", hint="train with `mmkg-tui run`, or use --space clip")
@@ -119,7 +121,12 @@ def learned_space(run, dataset, features, method: str | None = None) -> Space:
     kinds = _label_kinds(dataset, features)
     members = {lab: m for lab, m in _memberships(dataset, features).items() if lab not in vectors}
     rows = np.asarray(run.eval_rows, dtype=np.int64)
+    image = l2_normalize(run.image_embeddings[method])
     note = (f"learned space of {method}: the run's {len(rows):,} validation + test images "
             "(training images are not embedded in a saved run); scenes and attribute ranges act as filters")
-    return Space(method, rows, l2_normalize(run.image_embeddings[method]), kinds, vectors, members, note,
-                 dataset.n_images)
+    if training is not None:
+        rows = np.concatenate([training[0], rows])
+        image = np.concatenate([l2_normalize(training[1]), image])
+        note = (f"learned space of {method}: all {len(rows):,} images (training images re-embedded from the "
+                "saved model); scenes and attribute ranges act as filters")
+    return Space(method, rows, image, kinds, vectors, members, note, dataset.n_images)

@@ -136,3 +136,23 @@ def test_corrections_reach_info_and_the_explorer_refuses_them_clearly(demo, tmp_
     code = main(["--data", str(demo), "--corrections", str(corr)])
     err = " ".join(capsys.readouterr().err.split())
     assert code == 2 and "does not apply --corrections yet" in err
+
+
+def test_similar_to_a_training_image_in_the_learned_space_uses_the_saved_model(demo, run_dir, tmp_path, capsys):
+    from engine import api
+
+    run = api.load_run(run_dir)
+    train_id = run.image_ids[int(next(i for i, s in enumerate(run.split) if s == 0))]
+    out = _json(capsys, ["similar", train_id, "--data", str(demo), "--run", str(run_dir), "--space", "learned",
+                         "--k", "20", "--json"])
+    assert any("training image" in n for n in out["notes"])
+    ids = [r["id"] for r in out["results"]]
+    assert len(ids) == 20 and train_id not in ids
+    train_ids = {run.image_ids[i] for i, s in enumerate(run.split) if s == 0}
+    assert any(i in train_ids for i in ids)  # training images are in the space now
+    corr = tmp_path / "c.csv"
+    corr.write_text(f"id,keyword,action\n{train_id},wine cellar,add\n", encoding="utf-8")
+    code = main(["similar", train_id, "--data", str(demo), "--run", str(run_dir), "--space", "learned",
+                 "--corrections", str(corr)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "does not reproduce the run's keyword embeddings" in err

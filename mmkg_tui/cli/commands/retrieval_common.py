@@ -26,6 +26,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, k: int = 10, space:
         parser.add_argument("--space", choices=api.SPACES, default="clip",
                             help="clip (every image) or learned (the run's GraphSAGE embeddings of its "
                                  "validation + test images); default clip")
+        parser.add_argument("--with-training", action="store_true",
+                            help="learned space: also embed the training images from the run's saved model")
         parser.add_argument("--method", default=None,
                             help="learned method of the run, e.g. sage_cosine (default: the best on validation images)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -66,7 +68,9 @@ def open_retrieval(args: argparse.Namespace) -> tuple[Any, list[str]]:
         notes.append("no saved run for this dataset: CLIP space only (train one with `mmkg-tui run`)")
     else:
         notes.append(f"run: {run_dir}")
-    return api.Retrieval(ds, feats, run, str(run_dir) if run_dir else None), notes
+    ctx = api.Retrieval(ds, feats, run, str(run_dir) if run_dir else None,
+                        with_training=bool(getattr(args, "with_training", False)))
+    return ctx, notes
 
 
 def clip_config(args: argparse.Namespace):

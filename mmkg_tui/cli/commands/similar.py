@@ -34,6 +34,9 @@ def run(args: argparse.Namespace) -> int:
     ctx, notes = open_retrieval(args)
     ds = ctx.dataset
     row = api.row_of(ds, args.image)
+    if args.space == "learned" and ctx.split is not None and ctx.split[row] == 0 and not ctx.with_training:
+        ctx.with_training = True  # a training image: embed the training images from the saved model
+        notes.append(f"{args.image} is a training image: training images embedded from the saved model")
     space = ctx.space(args.space, args.method)
     notes.append(space.note)
     if args.groups:
