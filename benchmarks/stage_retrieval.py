@@ -66,7 +66,7 @@ def trained_run(ctx: Context, n: int):
     return ds, feats, api.run_experiment(ds, feats, cfg)
 
 
-def quality_rows(ds, feats, run) -> list[Row]:
+def quality_rows(ds, feats, run, quick: bool = False) -> list[Row]:
     from engine import api
 
     ctx = api.Retrieval(ds, feats, run)
@@ -81,7 +81,8 @@ def quality_rows(ds, feats, run) -> list[Row]:
                         ("image->image P@10 (shares a keyword)", ours.neighbour_precision, clip.neighbour_precision)):
         rows.append(Row("retrieval", f"{label}, keyword queries over {clip.queries.images} test images: "
                                      f"{chosen} vs clip", ours=a, reference=b, unit="", ratio=a / b if b else None,
-                        note="learned method chosen on validation nDCG@10", extra=extra))
+                        note="learned method chosen on validation nDCG@10"
+                             + ("; quick: 2 epochs, 64-d, not representative" if quick else ""), extra=extra))
     return rows
 
 
@@ -121,7 +122,7 @@ def run(ctx: Context) -> list[Row]:
     n = ctx.pick(1200, 3000)
     ctx.log(f"[bench] retrieval quality: training on {n:,} images")
     ds, feats, trained = trained_run(ctx, n)
-    rows.extend(quality_rows(ds, feats, trained))
+    rows.extend(quality_rows(ds, feats, trained, ctx.quick))
     rows.extend(suspect_rows(ds, feats, trained, n, 0))
     for r in rows:
         if r.what.startswith("exact top-10, 1 query, 1,000,000"):
