@@ -53,7 +53,6 @@ def latency_rows(ctx: Context, n: int) -> list[Row]:
     batch = Row("retrieval", f"exact top-10, 64 queries at once, {n:,} images (per query)",
                 ours=pb.a.median / 64, reference=pb.b.median / 8, ratio=(pb.a.median / 64) / (pb.b.median / 8),
                 note="ref = one query at a time", extra={"n_images": n})
-    del index, x
     return [one, batch]
 
 

@@ -10,8 +10,14 @@ from engine.retrieval.context import Retrieval, best_learned_method
 from engine.retrieval.hero import hero_images, mmr_order
 from engine.retrieval.query import parse_query
 from engine.retrieval.recommend import recommend_groups
-from engine.retrieval.search import query_vector, restrict_rows, row_of, search_text, similar_images
-from engine.retrieval.space import clip_space, learned_space
+from engine.retrieval.search import (
+    query_vector,
+    restrict_rows,
+    row_of,
+    search_text,
+    similar_images,
+)
+from engine.retrieval.space import learned_space
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,15 @@ from retrieval_fixtures import features_of, hand_run
 from benchmarks.retrieval_truth import noise_truth
 from engine.core.errors import ConfigError
 from engine.retrieval.quality import precision_at, ranking_metrics
-from engine.retrieval.suspects import fold_assignment, out_of_fold_probe, rank_pairs, suspect_queue
+from engine.retrieval.suspects import (
+    fold_assignment,
+    out_of_fold_probe,
+    rank_pairs,
+    suspect_queue,
+)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def world_1200():
     """SYNTHETIC: 1200 images, seed 5."""
     from engine.data.synthetic.world import make_world
