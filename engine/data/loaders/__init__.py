@@ -8,6 +8,7 @@ next to the dataset file.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from engine.core.errors import DataError
@@ -17,7 +18,9 @@ from engine.data.loaders.common import (
     LoadResult,
     counted_problem,
     default_scene_vocabulary,
+    os_error,
     read_scene_vocabulary,
+    stat_error,
 )
 
 __all__ = [
@@ -44,10 +47,19 @@ def resolve_dataset_path(path: str | Path | None) -> tuple[Path, str]:
             raise DataError("the bundled demo is missing", path=path,
                             hint="regenerate it: python -m engine.demo --out sample_data/demo")
     p = Path(path).expanduser()
-    if not p.exists():
-        raise DataError("no such file or folder", path=p, hint=HINT_KINDS)
+    err = stat_error(p)
+    if err is not None:
+        if isinstance(err, FileNotFoundError) and not os.path.lexists(p):
+            raise DataError("no such file or folder", path=p, hint=HINT_KINDS)
+        if isinstance(err, FileNotFoundError):
+            raise DataError("this is a symbolic link to a file that does not exist", path=p,
+                            hint=f"point the link at the dataset, or {HINT_KINDS}")
+        raise os_error(err, p, "the dataset")
     if p.is_dir():
-        return _from_folder(p)
+        try:
+            return _from_folder(p)
+        except OSError as exc:
+            raise os_error(exc, p, "the dataset folder") from None
     return p, _kind_of_file(p)
 
 

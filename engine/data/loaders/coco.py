@@ -32,6 +32,7 @@ from engine.data.loaders.common import (
     counted_problem,
     default_scene_vocabulary,
     keyword_csr,
+    os_error,
     read_scene_vocabulary,
     resolve_image,
 )
@@ -50,7 +51,7 @@ def read_json(path: Path) -> Any:
         with open(path, "rb") as fh:
             return json.load(fh)
     except OSError as exc:
-        raise DataError(f"cannot open: {exc.strerror}", path=path) from None
+        raise os_error(exc, path, "the COCO file") from None
     except json.JSONDecodeError as exc:
         raise DataError(f"malformed JSON: {exc.msg} (column {exc.colno})", path=path, line=exc.lineno,
                         hint="the file may be truncated; download or export it again") from None
@@ -190,6 +191,8 @@ def read_scene_column(path: Path, images: list[dict], vocabulary: list[str] | No
                                     line=line, field="scene", hint="give each image one scene")
                 if scene:
                     assigned[row] = (scene, line)
+    except OSError as exc:
+        raise os_error(exc, path, "the scene table") from None
     except csv.Error as exc:
         raise DataError(f"malformed CSV: {exc}", path=path, hint="check quoting on this line") from None
     except UnicodeDecodeError as exc:

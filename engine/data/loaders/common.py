@@ -12,6 +12,7 @@ import numpy as np
 
 from engine.core.errors import DataError, Problem
 from engine.data.dataset import Dataset, csr_from_lists
+from engine.data.file_errors import os_error, stat_error  # noqa: F401  (re-exported for the loaders)
 
 SCENES_FILE = "scenes.txt"
 
@@ -36,7 +37,9 @@ def read_scene_vocabulary(path: str | Path) -> list[str]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise os_error(exc, path, "the scene vocabulary") from None
+    except UnicodeDecodeError as exc:
         raise DataError(f"cannot read the scene vocabulary: {exc}", path=path,
                         hint="a UTF-8 text file with one scene per line") from None
     scenes: list[str] = []

@@ -17,6 +17,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from engine.data.loaders.common import (
     counted_problem,
     keyword_csr,
     lines_preview,
+    os_error,
     read_scene_vocabulary,
     resolve_image,
 )
@@ -57,10 +60,11 @@ def read_csv_columns(path: Path) -> Columns:
     try:
         fh = open(path, encoding="utf-8-sig", newline="")
     except OSError as exc:
-        raise DataError(f"cannot open the manifest: {exc.strerror}", path=path) from None
+        raise os_error(exc, path, "the manifest") from None
     with fh:
         reader = csv.reader(fh, strict=True)
         try:
+            start = 0
             header = next(reader, None)
             if header is None:
                 raise DataError("the manifest is empty", path=path, line=1,
@@ -86,6 +90,8 @@ def read_csv_columns(path: Path) -> Columns:
                     col.append(v)
                 lines.append(line)
         except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise _field_limit_error(path, start + 1) from None
             raise DataError(f"malformed CSV: {exc}", path=path, line=reader.line_num,
                             hint="check quoting on this line") from None
         except UnicodeDecodeError as exc:
@@ -94,17 +100,69 @@ def read_csv_columns(path: Path) -> Columns:
     return Columns(header, values, lines)
 
 
+_LIMIT_LOCK = threading.Lock()
+
+
+def _field_limit_error(path: Path, line: int) -> DataError:
+    """The row starting on ``line`` holds a value over csv's field limit: name its column."""
+    limit = csv.field_size_limit()
+    column = None
+    with _LIMIT_LOCK:
+        csv.field_size_limit(sys.maxsize)
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                reader = csv.reader(fh)
+                header = [h.strip() for h in next(reader, [])]
+                row_start = reader.line_num
+                for row in reader:
+                    if row_start + 1 >= line:
+                        big = [i for i, v in enumerate(row) if len(v) > limit]
+                        if big:
+                            column = header[big[0]] if big[0] < len(header) else f"column {big[0] + 1}"
+                        break
+                    row_start = reader.line_num
+        except (OSError, csv.Error, UnicodeDecodeError):
+            pass
+        finally:
+            csv.field_size_limit(limit)
+    return DataError(f"a value is longer than the CSV field limit ({limit:,} characters)", path=path,
+                     line=line, field=column,
+                     hint='usually an unclosed quote (") swallows the lines after it: close the quote; '
+                          "keep long text out of the manifest")
+
+
 def _check_header(path: Path, header: list[str]) -> None:
-    seen = set()
-    for h in header:
-        if h in seen:
-            raise DataError(f"column '{h}' appears twice in the header", path=path, line=1, field=h)
-        seen.add(h)
+    positions: dict[str, list[int]] = {}
+    for i, h in enumerate(header, 1):
+        positions.setdefault(h, []).append(i)
+    dupes = [(h, pos) for h, pos in positions.items() if len(pos) > 1 and h]
+    if dupes:
+        shown = "; ".join(f"'{h}' (columns {', '.join(map(str, pos))})" for h, pos in dupes[:10])
+        more = f" and {len(dupes) - 10} more" if len(dupes) > 10 else ""
+        raise DataError(f"{len(dupes)} column name(s) appear more than once in the header: {shown}{more}",
+                        path=path, line=1, field=dupes[0][0],
+                        hint="rename or remove the repeated columns so every column name is unique")
+    seen = set(positions)
     missing = [c for c in REQUIRED if c not in seen]
     if missing:
         raise DataError(f"missing required column(s): {', '.join(missing)} (found: {', '.join(header)})",
                         path=path, line=1, field=missing[0],
                         hint=f"a manifest needs the columns {', '.join(REQUIRED)}; 'scene' and others are optional")
+
+
+class _DuplicateKeys(ValueError):
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        super().__init__(", ".join(f"'{k}'" for k in keys[:10]) + (f" and {len(keys) - 10} more" if len(keys) > 10 else ""))
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        dupes = [k for k, _ in pairs if k in seen or seen.add(k)]
+        raise _DuplicateKeys(list(dict.fromkeys(dupes)))
+    return obj
 
 
 def read_jsonl_columns(path: Path) -> Columns:
@@ -113,7 +171,7 @@ def read_jsonl_columns(path: Path) -> Columns:
     try:
         fh = open(path, encoding="utf-8-sig")
     except OSError as exc:
-        raise DataError(f"cannot open the manifest: {exc.strerror}", path=path) from None
+        raise os_error(exc, path, "the manifest") from None
     with fh:
         lineno = 0
         try:
@@ -121,7 +179,11 @@ def read_jsonl_columns(path: Path) -> Columns:
                 if not raw.strip():
                     continue
                 try:
-                    obj = json.loads(raw)
+                    obj = json.loads(raw, object_pairs_hook=_unique_keys)
+                except _DuplicateKeys as exc:
+                    raise DataError(f"key(s) appear more than once in this object: {exc}", path=path,
+                                    line=lineno, field=exc.keys[0],
+                                    hint="give every field once per line") from None
                 except json.JSONDecodeError as exc:
                     raise DataError(f"malformed JSON: {exc.msg} (column {exc.colno})", path=path, line=lineno,
                                     hint="each line must be one JSON object") from None
@@ -290,7 +352,9 @@ def read_metadata(folder: Path) -> dict[str, Any]:
         return {}
     try:
         meta = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
+        raise os_error(exc, p, "dataset metadata") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"cannot read dataset metadata: {exc}", path=p,
                         hint='a JSON object such as {"name": "my photos"}, or delete the file') from None
     if not isinstance(meta, dict):
