@@ -32,6 +32,8 @@ from engine.data.loaders.common import (
     counted_problem,
     default_scene_vocabulary,
     keyword_csr,
+    merge_case_variants,
+    normalise_space,
     os_error,
     read_scene_vocabulary,
     resolve_image,
@@ -59,7 +61,24 @@ def read_json(path: Path) -> Any:
         raise DataError(f"not UTF-8 JSON: {exc.reason}", path=path) from None
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_name(v: Any) -> bool:
+    return isinstance(v, str) and bool(v.strip())
+
+
+# field -> (check, what it must be)
+CHECKS = {
+    "id": (_is_int, "an integer"), "image_id": (_is_int, "an integer"), "category_id": (_is_int, "an integer"),
+    "file_name": (_is_name, "a non-empty string"), "name": (_is_name, "a non-empty string"),
+    "caption": (lambda v: isinstance(v, str), "a string"),
+}
+
+
 def _list_of_dicts(path: Path, doc: dict, key: str, required: tuple[str, ...]) -> list[dict]:
+    """``doc[key]`` as a list of objects whose ``required`` fields exist and have the right type."""
     items = doc.get(key)
     if items is None:
         raise DataError(f"missing '{key}'", path=path, field=key, hint=HINT_SHAPE)
@@ -72,6 +91,10 @@ def _list_of_dicts(path: Path, doc: dict, key: str, required: tuple[str, ...]) -
         for r in required:
             if r not in it:
                 raise DataError(f"missing '{r}'", path=path, field=f"{key}[{i}]", hint=HINT_SHAPE)
+            ok, what = CHECKS[r]
+            if not ok(it[r]):
+                raise DataError(f"'{r}' must be {what}, found {json.dumps(it[r])[:60]}", path=path,
+                                field=f"{key}[{i}].{r}", hint=f"fix entry {i} of '{key}' ({HINT_SHAPE})")
     return items
 
 
@@ -85,14 +108,36 @@ def read_instances(path: Path) -> tuple[list[dict], list[dict], list[dict]]:
     return images, anns, cats
 
 
-def image_keywords(path: Path, images: list[dict], anns: list[dict], cats: list[dict]) -> list[list[str]]:
+def _category_names(path: Path, cats: list[dict], strict: bool) -> dict[int, str]:
+    """Category id -> name (whitespace normalised); duplicate ids refused; with ``strict``
+    names that differ only by case are refused too (otherwise merged later)."""
+    names: dict[int, str] = {}
+    pos: dict[int, int] = {}
+    by_fold: dict[str, tuple[int, str]] = {}
+    for k, c in enumerate(cats):
+        if c["id"] in pos:
+            raise DataError(f"duplicate category id {c['id']} (also categories[{pos[c['id']]}])", path=path,
+                            field=f"categories[{k}].id", hint="category ids must be unique")
+        name = normalise_space(c["name"])
+        prev = by_fold.setdefault(name.casefold(), (k, name))
+        if strict and prev[1] != name:
+            raise DataError(f"category names differ only by case: '{prev[1]}' (categories[{prev[0]}]) and "
+                            f"'{name}' (categories[{k}])", path=path, field=f"categories[{k}].name",
+                            hint="spell each category one way, or drop --strict to merge them")
+        pos[c["id"]] = k
+        names[c["id"]] = name
+    return names
+
+
+def image_keywords(path: Path, images: list[dict], anns: list[dict], cats: list[dict],
+                   strict: bool = False) -> list[list[str]]:
     row_of: dict[Any, int] = {}
     for i, im in enumerate(images):
         if im["id"] in row_of:
             raise DataError(f"duplicate image id {im['id']!r} (also images[{row_of[im['id']]}])", path=path,
                             field=f"images[{i}].id", hint="image ids must be unique")
         row_of[im["id"]] = i
-    cat_name = {c["id"]: str(c["name"]).strip() for c in cats}
+    cat_name = _category_names(path, cats, strict)
     per_row: list[list[str]] = [[] for _ in images]
     for j, a in enumerate(anns):
         row = row_of.get(a["image_id"])
@@ -212,8 +257,8 @@ def load_coco(path: str | Path, *, strict: bool = False) -> LoadResult:
     if not images:
         raise DataError("the file lists no images", path=path, field="images", hint=HINT_SHAPE)
     ids = [str(im["id"]) for im in images]
-    per_row = image_keywords(path, images, anns, cats)
-    problems = []
+    per_row, problems = merge_case_variants(image_keywords(path, images, anns, cats, strict), ids, path,
+                                            "categories", strict=strict, label="images")
     empty = [ids[i] for i, k in enumerate(per_row) if not k]
     if empty:
         problems.append(counted_problem("image(s) have no annotations (kept without keywords)", empty, path,

@@ -60,16 +60,63 @@ def keyword_csr(per_row: list[list[str]]) -> tuple[list[str], np.ndarray, np.nda
     return vocab, indptr, indices
 
 
+def normalise_space(text: str) -> str:
+    """Surrounding whitespace removed, inner runs of whitespace made one space."""
+    return " ".join(text.split())
+
+
 def clean_keywords(items: Iterable[str]) -> list[str]:
-    """Trim whitespace, drop empties, dedupe keeping first occurrence."""
+    """Whitespace normalised, empties dropped, deduped keeping the first occurrence."""
     out: list[str] = []
     seen: set[str] = set()
     for k in items:
-        k = k.strip()
+        k = normalise_space(k)
         if k and k not in seen:
             seen.add(k)
             out.append(k)
     return out
+
+
+def merge_case_variants(per_row: list[list[str]], where: list, path: str | Path, field: str, *,
+                        strict: bool, label: str = "lines") -> tuple[list[list[str]], list[Problem]]:
+    """Keywords that differ only by case become one keyword (the most frequent spelling,
+    ties: the first seen). Each merge is a Problem naming the spellings and where they
+    appear; with ``strict`` the first one is a DataError instead. ``where[i]`` is the
+    line (or id) of row i."""
+    count: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for i, row in enumerate(per_row):
+        for k in row:
+            count[k] = count.get(k, 0) + 1
+            first.setdefault(k, i)
+    groups: dict[str, list[str]] = {}
+    for k in count:
+        groups.setdefault(k.casefold(), []).append(k)
+    groups = {g: ks for g, ks in groups.items() if len(ks) > 1}
+    if not groups:
+        return per_row, []
+    rows_of: dict[str, list] = {k: [] for ks in groups.values() for k in ks}
+    for i, row in enumerate(per_row):
+        for k in row:
+            if k in rows_of:
+                rows_of[k].append(where[i])
+    canon: dict[str, str] = {}
+    problems: list[Problem] = []
+    for ks in groups.values():
+        ks.sort(key=lambda k: (-count[k], first[k]))
+        for k in ks[1:]:
+            canon[k] = ks[0]
+        spelled = "; ".join(f"'{k}' ({label} {lines_preview(rows_of[k], 3)})" for k in ks)
+        if strict:
+            other = ks[1]
+            raise DataError(f"keywords differ only by case: {spelled}", path=path,
+                            line=rows_of[other][0] if label == "lines" else None, field=field,
+                            hint="spell each keyword one way, or drop --strict to merge them "
+                                 f"into '{ks[0]}' (the most frequent spelling)")
+        problems.append(Problem(f"keywords differ only by case, merged into '{ks[0]}': {spelled}",
+                                path=str(path), field=field))
+    merged = [list(dict.fromkeys(canon.get(k, k) for k in row)) for row in per_row]
+    return merged, problems
 
 
 class FileIndex:
