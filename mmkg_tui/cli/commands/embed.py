@@ -19,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     add_data_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default 32)")
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or mps (default cpu)")
     parser.add_argument("--workers", type=int, default=2, help="image decoding threads (default 2)")
     parser.add_argument("--prompt", action="append", default=None, metavar="TEMPLATE",
                         help="prompt template with '{}' for keywords/scenes (repeatable; "
@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console()
     cfg = clip_config_from_args(args)
+    api.check_device(cfg.device)  # before any work: 'cuda' without a GPU is an error now
     with console.status("loading dataset..."):
         ds = api.load_dataset(args.data, strict=args.strict, embeddings=args.embeddings)
     console.print(f"[bold]{ds.name}[/]: {ds.n_images} images, {ds.n_keywords} keywords, "
