@@ -137,17 +137,19 @@ def check_images(result: LoadResult) -> None:
 
 
 def load_dataset(path: str | Path | None = None, *, strict: bool = False,
-                 embeddings: str | Path | None = None) -> Dataset:
-    """Load a dataset from a manifest, COCO annotations or a folder (None = the demo)."""
+                 embeddings: str | Path | None = None, allow_outside: bool = False) -> Dataset:
+    """Load a dataset from a manifest, COCO annotations or a folder (None = the demo).
+    Relative image paths that lead out of the dataset folder ('../..') are refused
+    unless ``allow_outside``; absolute paths are always accepted."""
     file, kind = resolve_dataset_path(path)
     if kind == "manifest":
         from engine.data.loaders.manifest import load_manifest
 
-        result = load_manifest(file, strict=strict)
+        result = load_manifest(file, strict=strict, allow_outside=allow_outside)
     else:
         from engine.data.loaders.coco import load_coco
 
-        result = load_coco(file, strict=strict)
+        result = load_coco(file, strict=strict, allow_outside=allow_outside)
     given = Path(path).expanduser() if path is not None else default_data_path()
     emb_path = Path(embeddings).expanduser() if embeddings is not None else _default_embeddings(file, given, kind)
     if emb_path is not None:

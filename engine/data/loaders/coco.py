@@ -26,11 +26,13 @@ import numpy as np
 from engine.core.errors import DataError, Problem
 from engine.data.dataset import Dataset
 from engine.data.loaders.common import (
+    HINT_OUTSIDE,
     SCENES_FILE,
     FileIndex,
     LoadResult,
     counted_problem,
     default_scene_vocabulary,
+    escapes,
     keyword_csr,
     merge_case_variants,
     normalise_space,
@@ -251,7 +253,7 @@ def read_scene_column(path: Path, images: list[dict], vocabulary: list[str] | No
     return vocab, image_scene, unassigned
 
 
-def load_coco(path: str | Path, *, strict: bool = False) -> LoadResult:
+def load_coco(path: str | Path, *, strict: bool = False, allow_outside: bool = False) -> LoadResult:
     path = Path(path)
     images, anns, cats = read_instances(path)
     if not images:
@@ -295,6 +297,9 @@ def load_coco(path: str | Path, *, strict: bool = False) -> LoadResult:
     image_paths: list[str] = []
     missing: list[tuple[int, int | None, str]] = []
     for row, f in enumerate(names):
+        if not allow_outside and escapes(folder, f):
+            raise DataError(f"file_name '{f}' leads out of the image folder {folder}", path=path,
+                            field=f"images[{row}].file_name", hint=HINT_OUTSIDE)
         p = resolve_image(folder, f)
         image_paths.append(p)
         if not files.exists(p):
@@ -303,6 +308,7 @@ def load_coco(path: str | Path, *, strict: bool = False) -> LoadResult:
         name=f"{ann_dir.parent.name or 'coco'} {split}".strip(), ids=ids, image_paths=image_paths,
         keywords=keywords, kw_indptr=indptr, kw_indices=indices, scenes=list(scenes), image_scene=image_scene,
         text=text, source_path=str(path), kind="coco", scene_source=scene_source, problems=problems,
+        root=os.path.commonpath([os.path.abspath(ann_dir), os.path.abspath(folder)]),
     )
     hint = f"images are looked up in {folder} (also tried: {', '.join(str(c) for c in tried if c != folder)})"
     return LoadResult(ds, missing, image_hint=hint)

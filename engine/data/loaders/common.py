@@ -147,6 +147,25 @@ def resolve_image(base: Path, value: str) -> str:
     return os.path.abspath(str(p))
 
 
+HINT_OUTSIDE = ("keep images inside the dataset folder, use an absolute path, "
+                "or pass --allow-outside if this is intended")
+
+
+def escapes(base: Path, value: str) -> bool:
+    """A relative path whose '..' parts lead out of ``base`` (absolute paths never escape)."""
+    if not value or Path(value).expanduser().is_absolute():
+        return False
+    return not is_inside(os.path.normpath(os.path.join(os.path.abspath(base), value)), base)
+
+
+def is_inside(path: str, root: str | Path) -> bool:
+    root = os.path.abspath(root)
+    try:
+        return os.path.commonpath([os.path.abspath(path), root]) == root
+    except ValueError:  # different drives
+        return False
+
+
 def lines_preview(lines: list[int], n: int = 5) -> str:
     shown = ", ".join(str(x) for x in lines[:n])
     return shown + (f", ... ({len(lines)} in all)" if len(lines) > n else "")

@@ -15,6 +15,7 @@ load in well under a second plus one directory listing per image folder.
 from __future__ import annotations
 
 import json
+import os
 import math
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,13 @@ import numpy as np
 from engine.core.errors import DataError
 from engine.data.dataset import Dataset
 from engine.data.loaders.common import (
+    HINT_OUTSIDE,
     SCENES_FILE,
     FileIndex,
     LoadResult,
     clean_keywords,
     counted_problem,
+    escapes,
     keyword_csr,
     lines_preview,
     merge_case_variants,
@@ -198,7 +201,7 @@ def read_metadata(folder: Path) -> dict[str, Any]:
 
 # -------------------------------------------------------------------- load
 def load_manifest(path: str | Path, *, strict: bool = False,
-                  scene_vocabulary: str | Path | None = None) -> LoadResult:
+                  scene_vocabulary: str | Path | None = None, allow_outside: bool = False) -> LoadResult:
     """Parse a manifest into a Dataset. Missing image files are returned, not
     raised: whether they are fatal depends on precomputed embeddings (the caller
     decides, see engine.loaders.check_images)."""
@@ -243,19 +246,21 @@ def load_manifest(path: str | Path, *, strict: bool = False,
         kind, vals = classify_column(path, name, cols.values[name], cols.lines)
         (numeric if kind == "numeric" else text)[name] = vals
 
-    image_paths, missing = resolve_images(folder, cols)
+    image_paths, missing = resolve_images(path, cols, allow_outside)
     meta = read_metadata(folder)
     name = str(meta.get("name") or (folder.name if path.stem == "manifest" else path.stem))
     ds = Dataset(
         name=name, ids=ids, image_paths=image_paths, keywords=keywords, kw_indptr=indptr,
         kw_indices=indices, scenes=scenes, image_scene=image_scene, numeric=numeric, text=text,
         source_path=str(path), kind="manifest", synthetic=bool(meta.get("synthetic", False)),
-        scene_source=scene_source, problems=problems,
+        scene_source=scene_source, problems=problems, root=os.path.abspath(folder),
     )
     return LoadResult(ds, missing)
 
 
-def resolve_images(folder: Path, cols: Columns) -> tuple[list[str], list[tuple[int, int, str]]]:
+def resolve_images(path: Path, cols: Columns, allow_outside: bool = False
+                   ) -> tuple[list[str], list[tuple[int, int, str]]]:
+    folder = path.parent
     files = FileIndex()
     paths: list[str] = []
     missing: list[tuple[int, int, str]] = []
@@ -265,6 +270,9 @@ def resolve_images(folder: Path, cols: Columns) -> tuple[list[str], list[tuple[i
             paths.append("")
             missing.append((row, line, s))
             continue
+        if not allow_outside and escapes(folder, s):
+            raise DataError(f"image path '{s}' leads out of the dataset folder {folder.resolve()}", path=path,
+                            line=line, field="image", hint=HINT_OUTSIDE)
         p = resolve_image(folder, s)
         paths.append(p)
         if not files.exists(p):

@@ -20,7 +20,6 @@ import numpy as np
 from engine.core.errors import DataError, ModelUnavailableError, Problem
 from engine.core.progress import ProgressCallback
 from engine.core.vectors import l2_normalize
-from engine.data.attributes import bin_attributes
 from engine.data.dataset import Dataset
 from engine.data.labels import names_preview, text_labels
 from engine.features.bundle import MISSING_LABELS_HINT, Features, precomputed_features
@@ -147,6 +146,20 @@ def preflight(dataset: Dataset, towers: _Towers) -> None:
                                 path=emb.path if emb is not None else None, hint=hint)
 
 
+def skipped_problems(dataset: Dataset, errors: dict[int, str]) -> list[Problem]:
+    """One counted Problem for all skipped images ('3 images skipped: a, b, c'), then one
+    per image naming its id, file and reason."""
+    if not errors:
+        return []
+    rows = sorted(errors)
+    n = len(rows)
+    head = Problem(f"{n} image{'s' if n != 1 else ''} skipped: "
+                   f"{names_preview([dataset.ids[r] for r in rows], 3)}",
+                   path=dataset.source_path, field="image")
+    return [head] + [Problem(f"image '{dataset.ids[r]}' skipped: {errors[r]}", path=dataset.image_paths[r] or None)
+                     for r in rows]
+
+
 def _images(dataset: Dataset, towers: _Towers, stats: EmbedStats, progress, cancel, strict):
     from engine.features.clip.encode import encode_images
 
@@ -160,7 +173,7 @@ def _images(dataset: Dataset, towers: _Towers, stats: EmbedStats, progress, canc
                         progress=progress, cancel=cancel, strict=strict, failures=failures)
     stats.images_cached, stats.images_computed = res.cached, res.computed
     stats.images_skipped = int((~res.ok).sum())
-    stats.problems.extend(res.problems)
+    stats.problems.extend(skipped_problems(dataset, res.errors))
     if res.ok.all():
         return dataset, res.vectors
     if not res.ok.any():
@@ -208,8 +221,8 @@ def compute_features_with_stats(dataset: Dataset, clip: ClipConfig | None = None
     preflight(dataset, towers)
     emb = dataset.embeddings
     ds, image = _images(dataset, towers, stats, progress, cancel, strict)
-    bins = bin_attributes(ds, cfg.attribute_bins)
-    labels = list(ds.keywords) + list(ds.scenes) + list(bins.labels)
+    need = text_labels(ds, cfg.attribute_bins)
+    bins, labels = need.bins, need.all
     if emb is not None and all(lab in emb.text for lab in labels):
         feats = precomputed_features(ds, cfg.attribute_bins)
         stats.texts_total = len(labels)
