@@ -42,6 +42,8 @@ from engine.features.clip import (
 )
 from engine.methods.baselines import BASELINES, score_scale
 from engine.features.clip.config import check_device
+from engine.data.image_check import ImageCheck, check_image_files
+from engine.data.labels import TextLabels, names_preview, text_labels
 
 if TYPE_CHECKING:
     from engine.graph.knowledge import KnowledgeGraph
@@ -61,7 +63,7 @@ __all__ = [
     "default_run_dir", "last_run_for", "load_run", "save_run", "atomic_write_text",
     "warm_up",
     # bad input (issue 8): device check, labels needing text vectors, image header check
-    "check_device",
+    "check_device", "ImageCheck", "check_image_files", "TextLabels", "text_labels", "names_preview",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and

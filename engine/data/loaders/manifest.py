@@ -15,8 +15,8 @@ load in well under a second plus one directory listing per image folder.
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 from pathlib import Path
 from typing import Any
 

@@ -56,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = clip_config_from_args(args)
     api.check_device(cfg.device)  # before any work: 'cuda' without a GPU is an error now
     with console.status("loading dataset..."):
-        ds = api.load_dataset(args.data, strict=args.strict, embeddings=args.embeddings)
+        ds = api.load_dataset(args.data, strict=args.strict, embeddings=args.embeddings,
+                              allow_outside=args.allow_outside)
     console.print(f"[bold]{ds.name}[/]: {ds.n_images} images, {ds.n_keywords} keywords, "
                   f"{ds.n_scenes} scenes" + ("  [yellow](SYNTHETIC data)[/]" if ds.synthetic and "SYNTHETIC" not in ds.name else ""),
                   highlight=False)
