@@ -14,6 +14,7 @@ from pathlib import Path
 from engine.core.errors import DataError
 from engine.data.dataset import Dataset
 from engine.data.embeddings_io import load_embeddings
+from engine.data.labels import names_preview
 from engine.data.loaders.common import (
     LoadResult,
     counted_problem,
@@ -125,9 +126,11 @@ def check_images(result: LoadResult) -> None:
         for row, _, _ in missing:
             ds.image_paths[row] = ""
         lines = [line if line is not None else p for _, line, p in missing]
-        ds.problems.append(counted_problem("image file(s) not found; their precomputed vectors are used",
-                                           lines, ds.source_path, "image",
-                                           label="lines" if missing[0][1] is not None else "files"))
+        problem = counted_problem("image file(s) not found; their precomputed vectors are used",
+                                  lines, ds.source_path, "image",
+                                  label="lines" if missing[0][1] is not None else "files")
+        problem.message += f": {names_preview([ds.ids[row] for row, _, _ in missing], 3)}"
+        ds.problems.append(problem)
         return
     more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
     hint = result.image_hint or f"image paths are relative to the manifest folder {Path(ds.source_path).parent.resolve()}"
