@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clip_helpers import clip_cache, tiny_clip  # noqa: F401  (fixtures)
 from PIL import Image
 
 from engine.data.embeddings_io import save_embeddings
@@ -167,3 +168,22 @@ def test_embed_cuda_without_gpu_fails_before_loading(monkeypatch, capsys):
     assert main(["embed", "--device", "cuda"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "no CUDA GPU is visible (torch.cuda.is_available() is False) -> use --device cpu" in err
+
+
+def test_embed_prints_dataset_and_skipped_image_problems(tmp_path, tiny_clip, clip_cache, capsys):
+    from clip_helpers import pattern, write_image
+
+    (tmp_path / "img").mkdir()
+    rows = ["id,image,keywords"]
+    for i in range(3):
+        write_image(tmp_path / "img" / f"{i}.jpg", pattern(i))
+        rows.append(f"p{i},img/{i}.jpg,{'Pool' if i == 2 else 'pool'}")
+    (tmp_path / "img" / "bad.jpg").write_bytes(truncated_jpeg())
+    rows.append("pbad,img/bad.jpg,pool")
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+    name, ckpt = tiny_clip
+    assert main(["embed", "--data", str(tmp_path), "--clip-model", name, "--clip-pretrained", str(ckpt)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "3 problem(s):" in out
+    assert "keywords differ only by case, merged into 'pool': 'pool' (lines 2, 3, 5); 'Pool' (lines 4)" in out
+    assert "field 'image': 1 image skipped: pbad" in out and "image 'pbad' skipped: unreadable" in out

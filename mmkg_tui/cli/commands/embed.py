@@ -120,9 +120,10 @@ def _report(console, ds, feats, stats) -> None:
     t.add_row("cache", str(stats.cache_dir) if stats.cache_dir else "not needed (all precomputed)")
     t.add_row("time", f"{stats.seconds:.1f} s")
     console.print(t)
-    if stats.problems:
-        console.print(f"[yellow]{len(stats.problems)} problem(s):[/]")
-        for p in stats.problems[:MAX_PROBLEMS_SHOWN]:
+    problems = ds.problems  # the dataset's (from loading) and the ones found here (skipped images, cache)
+    if problems:
+        console.print(f"[yellow]{len(problems)} problem(s):[/]")
+        for p in problems[:MAX_PROBLEMS_SHOWN]:
             console.print(f"  {p.format()}", highlight=False, markup=False)
-        if len(stats.problems) > MAX_PROBLEMS_SHOWN:
-            console.print(f"  ... and {len(stats.problems) - MAX_PROBLEMS_SHOWN} more")
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            console.print(f"  ... and {len(problems) - MAX_PROBLEMS_SHOWN} more")
