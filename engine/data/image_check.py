@@ -9,6 +9,7 @@ that only a full decode finds in other formats is found when features are comput
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,7 +30,9 @@ def describe_image_error(exc: BaseException) -> str:
     if isinstance(exc, Image.DecompressionBombError):
         return f"image too large ({exc})"
     if isinstance(exc, PermissionError):
-        return "cannot read the image: permission denied"
+        return "cannot read the image: permission denied (check the file's permissions)"
+    if getattr(exc, "errno", None) == errno.ELOOP:
+        return "symbolic link loop (the link points back at itself; replace it with the real file)"
     reason = str(exc) or type(exc).__name__
     return f"unreadable or corrupt image ({reason})"
 

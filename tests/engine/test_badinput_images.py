@@ -129,3 +129,21 @@ def test_missing_files_with_vectors_are_named_and_survive_feature_computation(tm
     assert not stats.model_loaded and feats.image.shape == (3, 4)
     assert [p.format() for p in out_ds.problems] == [want]
     assert [p.format() for p in out_ds.subset(np.array([0, 2])).problems] == [want]
+
+
+def test_image_symlink_loop_and_permission_are_named(tmp_path, monkeypatch):
+    import os
+
+    loop = tmp_path / "loop.jpg"
+    os.symlink(loop, loop)
+    assert header_problem(str(loop)).startswith("symbolic link loop")
+    good = write_image(tmp_path / "g.jpg", pattern(0))
+    real_open = Image.open
+
+    def deny(fp, *a, **k):
+        if str(fp) == str(good):
+            raise PermissionError(13, "Permission denied", str(fp))
+        return real_open(fp, *a, **k)
+
+    monkeypatch.setattr(Image, "open", deny)
+    assert header_problem(str(good)) == "cannot read the image: permission denied (check the file's permissions)"
