@@ -77,6 +77,13 @@ def test_info_text_output_shows_the_check(corrupt, capsys):
     assert "4 images unreadable" in out
 
 
+def test_info_can_skip_the_image_check_and_says_so(corrupt, capsys):
+    assert main(["info", "--no-image-check", "--data", str(corrupt)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "image files: 0 checked, 0 unreadable (not checked (--no-image-check): images are only checked " \
+           "when features are computed)" in out
+
+
 def _outside(tmp_path, value: str) -> Path:
     d = tmp_path / "ds"
     (d / "img").mkdir(parents=True)
