@@ -41,6 +41,9 @@ from engine.features.clip import (
     compute_features_with_stats,
 )
 from engine.methods.baselines import BASELINES, score_scale
+from engine.features.clip.config import check_device
+from engine.data.image_check import ImageCheck, check_image_files
+from engine.data.labels import TextLabels, names_preview, text_labels
 
 if TYPE_CHECKING:
     from engine.graph.knowledge import KnowledgeGraph
@@ -59,6 +62,8 @@ __all__ = [
     "BASELINES", "score_scale", "threshold_metrics", "per_keyword_metrics",
     "default_run_dir", "last_run_for", "load_run", "save_run", "atomic_write_text",
     "warm_up",
+    # bad input (issue 8): device check, labels needing text vectors, image header check
+    "check_device", "ImageCheck", "check_image_files", "TextLabels", "text_labels", "names_preview",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and

@@ -32,6 +32,8 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clip-pretrained", default=None,
                    help="pretrained tag (default openai) or a local checkpoint file")
     p.add_argument("--strict", action="store_true", help="fail on corrupt images instead of skipping them")
+    p.add_argument("--allow-outside", action="store_true",
+                   help="accept relative image paths that lead out of the dataset folder ('../')")
 
 
 def build_parser() -> argparse.ArgumentParser:
