@@ -30,7 +30,7 @@ from engine.data.attributes import human_number
 from engine.data.dataset import Dataset
 from engine.data.loaders import default_data_path, load_dataset
 from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
-from engine.experiment.config import ExperimentConfig
+from engine.experiment.config import SCORE_SCALES, ExperimentConfig
 from engine.experiment.records import ExperimentDone, RunResult
 from engine.experiment.store import default_run_dir, last_run_for, load_run, save_run
 from engine.features.bundle import Features
@@ -41,6 +41,7 @@ from engine.features.clip import (
     compute_features_with_stats,
 )
 from engine.methods.baselines import BASELINES, score_scale
+from engine.methods.catalog import method_kind
 
 if TYPE_CHECKING:
     from engine.graph.knowledge import KnowledgeGraph
@@ -59,6 +60,8 @@ __all__ = [
     "BASELINES", "score_scale", "threshold_metrics", "per_keyword_metrics",
     "default_run_dir", "last_run_for", "load_run", "save_run", "atomic_write_text",
     "warm_up",
+    # score scales and method kinds (issue 10)
+    "SCORE_SCALES", "method_kind",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and

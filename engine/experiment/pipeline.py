@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.core.errors import DataError
+from engine.core.errors import ConfigError, DataError
 from engine.core.progress import StageProgress, TrainProgress, check_cancel
 from engine.core.thread import on_engine_thread
-from engine.experiment.config import ExperimentConfig
+from engine.experiment.config import SCORE_SCALES, ExperimentConfig
 from engine.experiment.records import EvalRows, ExperimentDone, RunResult, SeedResult
 from engine.methods.scoring import cosine_scores
 
@@ -97,7 +97,32 @@ def _eval_rows(dataset, split) -> EvalRows:
     return EvalRows(rows, dataset.label_matrix()[rows].toarray().astype(bool), val_mask, ~val_mask)
 
 
-def _sage_scores(dataset, features, config: ExperimentConfig, trained: _Trained, rows: np.ndarray, cancel):
+@dataclass(frozen=True)
+class _Plan:
+    """What this dataset lets the experiment run: config.methods minus the skipped ones."""
+
+    methods: list[str]
+    strategies: tuple[str, ...]
+    baselines: list[str]
+    skipped: dict[str, str]  # method -> why it is not run
+
+
+def _plan(dataset, config: ExperimentConfig) -> _Plan:
+    """ConfigError when no learned method can run on this dataset."""
+    from engine.methods.catalog import skipped_methods
+
+    skipped = skipped_methods(dataset, config.methods)
+    strategies = tuple(s for s in config.strategies if f"sage_{s}" not in skipped)
+    if not strategies:
+        why = "; ".join(sorted(set(skipped.values())))
+        raise ConfigError(f"no reconnection strategy can run on this dataset ({why})", field="strategies",
+                          hint="choose strategies the dataset supports, e.g. --strategies self,cosine")
+    return _Plan([m for m in config.methods if m not in skipped], strategies,
+                 [b for b in config.baseline_methods if b not in skipped], skipped)
+
+
+def _sage_scores(dataset, features, strategies: tuple[str, ...], config: ExperimentConfig, trained: _Trained,
+                 rows: np.ndarray, cancel):
     """Generator: reconnect the unseen rows per strategy and embed them in the enlarged
     graph; returns (scores, image embeddings) keyed ``sage_<strategy>``."""
     import torch
@@ -109,8 +134,8 @@ def _sage_scores(dataset, features, config: ExperimentConfig, trained: _Trained,
     info = TrainGraphInfo.from_hom(hom)
     n = hom.num_nodes
     scores, img_emb = {}, {}
-    for i, strat in enumerate(config.strategies):
-        yield StageProgress(f"reconnect {strat}", i, len(config.strategies))
+    for i, strat in enumerate(strategies):
+        yield StageProgress(f"reconnect {strat}", i, len(strategies))
         check_cancel(cancel)
         src, dst = get_strategy(strat)(info, rows, features, dataset, config)
         g2 = enlarged_graph(hom, rows, features, src, dst)
@@ -118,7 +143,7 @@ def _sage_scores(dataset, features, config: ExperimentConfig, trained: _Trained,
         emb = z[n:].numpy()
         img_emb[f"sage_{strat}"] = emb
         scores[f"sage_{strat}"] = cosine_scores(emb, trained.keyword_embeddings)
-        yield StageProgress(f"reconnect {strat}", i + 1, len(config.strategies), f"{len(src)} edges")
+        yield StageProgress(f"reconnect {strat}", i + 1, len(strategies), f"{len(src)} edges")
     return scores, img_emb
 
 
@@ -130,24 +155,25 @@ def _evaluate(scores: dict, img_emb: dict, ev: EvalRows, config: ExperimentConfi
     evals, stats = {}, {}
     for j, (method, s) in enumerate(scores.items()):
         check_cancel(cancel)
-        evals[method] = evaluate_method(s, ev.labels, ev.val_mask, ev.test_mask, config.threshold)
+        evals[method] = evaluate_method(s, ev.labels, ev.val_mask, ev.test_mask, config.threshold,
+                                        scale=config.score_scale)
         if method in img_emb:
             stats[method] = embedding_stats(img_emb[method], seed=seed)
         yield StageProgress("evaluate", j + 1, len(scores), method)
     return evals, stats
 
 
-def _run_seed(dataset, features, kg, config: ExperimentConfig, seed: int, seed_index: int, cancel):
+def _run_seed(dataset, features, kg, config: ExperimentConfig, plan: _Plan, seed: int, seed_index: int, cancel):
     """Generator for one seed: train, score every method, evaluate (returns SeedResult)."""
     trained = yield from _train(dataset, kg, config, seed, seed_index, cancel)
     ev = _eval_rows(dataset, trained.split)
     scores = {"clip": cosine_scores(features.image[ev.rows], features.keyword)}
     img_emb = {"clip": np.asarray(features.image[ev.rows], dtype=np.float32)}
-    sage, sage_emb = yield from _sage_scores(dataset, features, config, trained, ev.rows, cancel)
+    sage, sage_emb = yield from _sage_scores(dataset, features, plan.strategies, config, trained, ev.rows, cancel)
     scores.update(sage)
     img_emb.update(sage_emb)
     scores = _in_method_order(scores, (yield from _baseline_scores(dataset, features, trained.split, ev.rows,
-                                                                   config, cancel)), config.methods)
+                                                                   plan.baselines, cancel)), plan.methods)
     evals, stats = yield from _evaluate(scores, img_emb, ev, config, seed, cancel)
     return SeedResult(
         split=trained.split.assignment, eval=ev, scores=scores, evaluations=evals, embedding_stats=stats,
@@ -157,11 +183,10 @@ def _run_seed(dataset, features, kg, config: ExperimentConfig, seed: int, seed_i
     )
 
 
-def _baseline_scores(dataset, features, split, eval_rows, config: ExperimentConfig, cancel):
-    """Generator: (M, K) scores of every reference baseline on this seed's split."""
+def _baseline_scores(dataset, features, split, eval_rows, names: list[str], cancel):
+    """Generator: (M, K) scores of the reference baselines ``names`` on this seed's split."""
     from engine.methods.baselines import BaselineInput, baseline_scores
 
-    names = config.baseline_methods
     inp = BaselineInput(dataset, features, split.train, split.val, eval_rows)
     out = {}
     for i, name in enumerate(names):
@@ -191,13 +216,14 @@ def dataset_info(dataset) -> dict:
 
 def iter_experiment(dataset, features, config: ExperimentConfig, *,
                     cancel: threading.Event | None = None) -> Iterator[TrainProgress | StageProgress | ExperimentDone]:
-    """Validate ``config`` now (ConfigError at call time, before any work), then
-    return the generator of progress events; its last event is ExperimentDone."""
+    """Validate ``config`` against ``dataset`` now (ConfigError at call time, before any
+    work), then return the generator of progress events; its last event is ExperimentDone."""
     config.validate()
-    return on_engine_thread(_experiment_events(dataset, features, config, cancel))
+    plan = _plan(dataset, config)
+    return on_engine_thread(_experiment_events(dataset, features, config, plan, cancel))
 
 
-def _experiment_events(dataset, features, config: ExperimentConfig, cancel):
+def _experiment_events(dataset, features, config: ExperimentConfig, plan: _Plan, cancel):
     import time
 
     from engine.graph.knowledge import build_graph
@@ -209,16 +235,33 @@ def _experiment_events(dataset, features, config: ExperimentConfig, cancel):
     per_seed = []
     for i, seed in enumerate(config.seed_list):
         check_cancel(cancel)
-        per_seed.append((yield from _run_seed(dataset, features, kg, config, seed, i, cancel)))
-    yield ExperimentDone(_run_result(dataset, features, config, per_seed, time.perf_counter() - start))
+        per_seed.append((yield from _run_seed(dataset, features, kg, config, plan, seed, i, cancel)))
+    yield ExperimentDone(_run_result(dataset, features, config, plan, per_seed, time.perf_counter() - start))
 
 
-def _run_result(dataset, features, config: ExperimentConfig, per_seed: list[SeedResult], elapsed_s: float) -> RunResult:
+def _caveats(dataset, config: ExperimentConfig, per_seed: list[SeedResult]) -> tuple[dict[str, str], list[str]]:
+    """(macro_excluded, warnings) from every seed's test labels (engine.evaluation.caveats)."""
+    from engine.evaluation.caveats import evaluation_warnings, macro_exclusions
+
+    test_labels = [r.eval.labels[r.eval.test_mask] for r in per_seed]
+    keywords = list(dataset.keywords)
+    return macro_exclusions(test_labels, keywords, config.seed_list), evaluation_warnings(test_labels, keywords)
+
+
+def _per_keyword_runs(methods: list[str], per_seed: list[SeedResult]) -> dict[str, dict[str, np.ndarray]]:
+    names = per_seed[0].evaluations[methods[0]].per_keyword if methods else {}
+    return {m: {k: np.stack([np.asarray(r.evaluations[m].per_keyword[k], dtype=np.float64) for r in per_seed])
+                for k in names} for m in methods}
+
+
+def _run_result(dataset, features, config: ExperimentConfig, plan: _Plan, per_seed: list[SeedResult],
+                elapsed_s: float) -> RunResult:
     """Metrics aggregated over seeds; arrays of the first seed."""
     from engine.evaluation.metrics import aggregate
 
     first = per_seed[0]
-    methods = config.methods
+    methods = plan.methods
+    macro_excluded, warnings = _caveats(dataset, config, per_seed)
     metrics = {m: aggregate([r.evaluations[m].metrics for r in per_seed]) for m in methods}
     stats = {m: {k: v["mean"] for k, v in aggregate([r.embedding_stats[m] for r in per_seed]).items()}
              for m in methods if m in first.embedding_stats}
@@ -233,6 +276,10 @@ def _run_result(dataset, features, config: ExperimentConfig, per_seed: list[Seed
         loss_history=list(first.loss_history), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         image_embeddings=first.image_embeddings, keyword_embeddings=first.keyword_embeddings,
         seeds=config.seed_list, elapsed_s=elapsed_s, model_state=first.model_state,
+        warnings=warnings, macro_excluded=macro_excluded, skipped_methods=dict(plan.skipped),
+        score_scale=config.score_scale, calibration={m: evals[m].calibration for m in methods},
+        best_thresholds={scale: {m: evals[m].best_thresholds[scale] for m in methods} for scale in SCORE_SCALES},
+        per_keyword_runs=_per_keyword_runs(methods, per_seed),
     )
 
 

@@ -46,7 +46,7 @@ def with_labels(ds, row: int, keywords: list[int]):
 
 
 def test_registry_order_and_scales():
-    assert list(BASELINES) == ["prior", "scene_prior", "clip_probe"]
+    assert list(BASELINES) == ["prior", "scene_prior", "clip_probe", "knn", "scene_probe"]
     assert "2p - 1" in score_scale("prior") and "tanh" in score_scale("clip_probe")
     assert "cosine" in score_scale("clip") and "cosine" in score_scale("sage_scene")
 
