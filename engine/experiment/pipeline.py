@@ -254,6 +254,12 @@ def _per_keyword_runs(methods: list[str], per_seed: list[SeedResult]) -> dict[st
                 for k in names} for m in methods}
 
 
+def _on_scale(seed: SeedResult, scale: str) -> dict[str, np.ndarray]:
+    if scale == "raw":
+        return seed.scores
+    return {m: seed.evaluations[m].calibration.apply(s) for m, s in seed.scores.items()}
+
+
 def _run_result(dataset, features, config: ExperimentConfig, plan: _Plan, per_seed: list[SeedResult],
                 elapsed_s: float) -> RunResult:
     """Metrics aggregated over seeds; arrays of the first seed."""
@@ -269,7 +275,8 @@ def _run_result(dataset, features, config: ExperimentConfig, plan: _Plan, per_se
     return RunResult(
         config=config, dataset=dataset_info(dataset), embedding_source=features.source,
         image_ids=list(dataset.ids), split=first.split, keywords=list(dataset.keywords), methods=methods,
-        eval_rows=first.eval.rows, labels=first.eval.labels, scores=first.scores,
+        eval_rows=first.eval.rows, labels=first.eval.labels, scores=_on_scale(first, config.score_scale),
+        raw_scores=first.scores,
         best_threshold={m: evals[m].best_threshold for m in methods},
         metrics=metrics, per_keyword={m: evals[m].per_keyword for m in methods},
         roc={m: evals[m].roc for m in methods}, embedding_stats=stats,

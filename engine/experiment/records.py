@@ -59,7 +59,7 @@ class RunResult:
     methods: list[str]
     eval_rows: np.ndarray  # (M,) validation rows then test rows
     labels: np.ndarray  # (M, K) bool
-    scores: dict[str, np.ndarray]  # method -> (M, K) float32 RAW scores in [-1, 1] (engine.methods.baselines.score_scale)
+    scores: dict[str, np.ndarray]  # method -> (M, K) float32 on the run's ``score_scale`` (see below)
     best_threshold: dict[str, float]  # validation best-F1 threshold on the run's score_scale (first seed)
     metrics: dict[str, dict[str, Any]]
     per_keyword: dict[str, dict[str, np.ndarray]]
@@ -78,14 +78,18 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)  # cautions about the evaluation (few test images, ...)
     macro_excluded: dict[str, str] = field(default_factory=dict)  # keyword -> why it is not in macro metrics
     skipped_methods: dict[str, str] = field(default_factory=dict)  # method -> why it was not run
-    # Score scales (engine.evaluation.calibration). ``scores`` are always the methods' RAW
-    # scores; the thresholds of ``best_threshold``, ``metrics[m]["best_f1"|"at_threshold"|
-    # "per_keyword_threshold"]`` and ``per_keyword`` apply to the scale ``score_scale`` names.
-    # To switch scales live (the app): ``scores_on(m, scale)`` gives a method's scores on
-    # either scale (calibrated = ``calibration[m].apply(scores[m])``, Platt parameters
-    # fitted on the FIRST seed's validation images), ``best_thresholds[scale][m]`` the
-    # validation best-F1 threshold on that scale.
+    # Score scales (engine.evaluation.calibration). ``scores``, ``best_threshold``,
+    # ``per_keyword`` and ``metrics[m]["best_f1"|"at_threshold"|"per_keyword_threshold"]``
+    # are on the scale ``score_scale`` names: "calibrated" (P(keyword | image) in [0, 1])
+    # or "raw" (each method's own score in [-1, 1], engine.methods.baselines.score_scale).
+    # ``raw_scores`` always holds the raw scores (the same arrays as ``scores`` for a raw
+    # run). To switch scales live (the app): ``scores_on(m, scale)`` gives a method's
+    # scores on either scale (calibrated = ``calibration[m].apply(raw_scores[m])``, Platt
+    # parameters fitted on the FIRST seed's validation images) and
+    # ``best_thresholds[scale][m]`` the validation best-F1 threshold on that scale.
+    # AUCs, mAP and ranking metrics come from the raw scores on either scale.
     score_scale: str = "raw"
+    raw_scores: dict[str, np.ndarray] = field(default_factory=dict)  # method -> (M, K) float32 raw scores
     calibration: dict[str, PlattCalibration] = field(default_factory=dict)  # method -> first seed's calibrator
     best_thresholds: dict[str, dict[str, float]] = field(default_factory=dict)  # scale -> method -> threshold
     # Per-keyword test metrics of EVERY seed: method -> metric -> (seeds, K) array
@@ -95,10 +99,13 @@ class RunResult:
     def scores_on(self, method: str, scale: str | None = None) -> np.ndarray:
         """(M, K) scores of ``method`` on ``scale`` (default: the run's scale)."""
         scale = scale or self.score_scale
-        if scale == "raw":
+        if scale == self.score_scale:
             return self.scores[method]
-        if scale == "calibrated" and method in self.calibration:
-            return self.calibration[method].apply(self.scores[method])
+        raw = self.raw_scores.get(method, self.scores[method] if self.score_scale == "raw" else None)
+        if scale == "raw" and raw is not None:
+            return raw
+        if scale == "calibrated" and raw is not None and method in self.calibration:
+            return self.calibration[method].apply(raw)
         raise KeyError(f"no {scale!r} scores for method {method!r}")
 
     def kinds(self) -> dict[str, str]:

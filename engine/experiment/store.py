@@ -66,6 +66,9 @@ def _arrays(result) -> dict[str, np.ndarray]:
     out = {"split": result.split, "eval_rows": result.eval_rows, "labels": result.labels}
     for m, s in result.scores.items():
         out[f"scores/{m}"] = s
+    if result.score_scale != "raw":  # a raw run's scores are its raw scores
+        for m, s in result.raw_scores.items():
+            out[f"raw_scores/{m}"] = s
     for m, kw in result.per_keyword.items():
         for k, v in kw.items():
             out[f"per_keyword/{m}/{k}"] = np.asarray(v)
@@ -190,6 +193,7 @@ def load_run(run_dir):
             problems=list(meta.get("problems", [])), warnings=list(meta.get("warnings", [])),
             macro_excluded=dict(meta.get("macro_excluded", {})), skipped_methods=dict(meta.get("skipped_methods", {})),
             score_scale=str(meta.get("score_scale", "raw")), calibration=_calibration(arr, methods),
+            raw_scores=group("raw_scores/") or group("scores/"),
             best_thresholds={sc: {k: float(v) for k, v in d.items()} for sc, d in meta.get("best_thresholds", {}).items()},
             per_keyword_runs=_nested(group("per_keyword_runs/")),
         )

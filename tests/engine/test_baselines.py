@@ -177,7 +177,7 @@ def _schema(d):
 def test_experiment_reports_baselines_like_clip(run_with, world):
     ds, feats = world
     r = run_with
-    assert r.methods == ["clip", "prior", "scene_prior", "clip_probe", "sage_self"]
+    assert r.methods == ["clip", "prior", "scene_prior", "clip_probe", "knn", "scene_probe", "sage_self"]
     for m in ("prior", "scene_prior", "clip_probe"):
         assert _schema(r.metrics[m]) == _schema(r.metrics["clip"])
         assert set(r.per_keyword[m]) == set(r.per_keyword["clip"]) and m in r.roc and m in r.best_threshold
@@ -186,7 +186,7 @@ def test_experiment_reports_baselines_like_clip(run_with, world):
         # the arrays are those of the first seed's split
         split = split_images(ds.n_images, seed=0)
         inp = BaselineInput(ds, feats, split.train, split.val, r.eval_rows)
-        np.testing.assert_array_equal(r.scores[m], baseline_scores(m, inp))
+        np.testing.assert_array_equal(r.scores_on(m, "raw"), baseline_scores(m, inp))
     assert r.metrics["prior"]["macro_auc"]["mean"] == pytest.approx(0.5)  # constant within a keyword
     assert r.metrics["clip_probe"]["micro_auc"]["mean"] > r.metrics["prior"]["micro_auc"]["mean"]
     js = json.loads(json.dumps(r.to_json(), allow_nan=False))

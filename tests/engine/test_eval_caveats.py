@@ -96,7 +96,7 @@ def test_macro_auc_of_the_run_leaves_the_excluded_keywords_out(tiny_world):
     res = run_experiment(ds, precomputed_features(ds), ExperimentConfig(hidden=32, epochs=1, batch_size=128,
                                                                         strategies=("self",), seeds=1))
     tm = res.test_mask()
-    y, s = res.labels[tm], res.scores["clip"][tm]
+    y, s = res.labels[tm], res.raw_scores["clip"][tm]
     kept = [k for k, name in enumerate(res.keywords) if name not in res.macro_excluded]
     assert all(y[:, k].any() and not y[:, k].all() for k in kept)
     want = np.mean([roc_auc_score(y[:, k], s[:, k]) for k in kept])

@@ -100,13 +100,13 @@ def test_eval_rows_are_validation_then_test_images_only(result):
 def test_clip_scores_are_raw_clip_cosines(result, data):
     ds, feats = data
     want = feats.image[result.eval_rows] @ feats.keyword.T
-    np.testing.assert_allclose(result.scores["clip"], want, atol=1e-5)
+    np.testing.assert_allclose(result.scores_on("clip", "raw"), want, atol=1e-5)
 
 
 def test_reported_metrics_use_validation_threshold_on_test_rows(result):
     vm, tm = result.val_mask(), result.test_mask()
     for m in result.methods:
-        s, y = result.scores_on(m), result.labels  # thresholds apply to the run's score scale
+        s, y = result.scores[m], result.labels
         thr = best_f1_threshold(s[vm], y[vm])
         assert result.best_threshold[m] == pytest.approx(thr)
         first_run = result.metrics[m]["best_f1"]["f1"]["runs"][0]
