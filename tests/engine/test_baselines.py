@@ -231,3 +231,57 @@ def test_baselines_flag_must_be_a_bool():
     with pytest.raises(ConfigError) as err:
         ExperimentConfig(baselines="yes").validate()
     assert err.value.field == "baselines" and err.value.hint
+
+
+# ------------------------------------------------------------- knn and the blend
+def test_knn_probabilities_are_label_fractions_of_the_nearest_training_images():
+    from engine.methods.baselines import knn_probabilities
+
+    x_train = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    y_train = np.array([[1, 0], [1, 1], [0, 1], [0, 1]], dtype=float)
+    q = np.array([[1.0, 0.05], [0.05, 1.0]])
+    got = knn_probabilities(x_train, y_train, q, (1, 2, 3))
+    np.testing.assert_allclose(got[1], [[1, 0], [0, 1]])
+    np.testing.assert_allclose(got[2], [[1, 0.5], [0, 1]])  # query 0: rows 0, 1; query 1: rows 2, 3
+    np.testing.assert_allclose(got[3], [[2 / 3, 2 / 3], [1 / 3, 1]])
+    small_budget = knn_probabilities(x_train, y_train, q, (1, 2, 3), budget=1)  # one query per block
+    for k in (1, 2, 3):
+        np.testing.assert_allclose(small_budget[k], got[k])
+
+
+def test_choose_on_validation_takes_the_best_and_the_first_on_ties():
+    from engine.methods.baselines import choose_on_validation
+
+    assert choose_on_validation((5, 10, 20), {5: 0.3, 10: 0.5, 20: 0.5}.get)[0] == 10
+    assert choose_on_validation((5, 10), lambda k: float("nan"))[0] == 5
+
+
+def test_knn_picks_k_on_validation_and_scores_like_the_chosen_k(world, split):
+    from engine.methods.baselines import KNN_GRID, knn_probabilities, mean_average_precision
+
+    ds, feats = world
+    inp = make_input(ds, feats, split)
+    x, ytr = feats.image[split.train], inp.labels(split.train)
+    val = knn_probabilities(x, ytr, feats.image[split.val], KNN_GRID)
+    best_k = max(KNN_GRID, key=lambda k: (mean_average_precision(inp.labels(split.val), val[k]), -k))
+    want = knn_probabilities(x, ytr, feats.image[inp.eval_rows], (best_k,))[best_k]
+    np.testing.assert_array_equal(baseline_scores("knn", inp), probability_to_score(want))
+
+
+def test_scene_probe_blend_lies_between_its_parts(world, split):
+    from engine.methods.baselines import BLEND_GRID
+
+    ds, feats = world
+    inp = make_input(ds, feats, split)
+    blend = (baseline_scores("scene_probe", inp) + 1) / 2
+    scene = (baseline_scores("scene_prior", inp) + 1) / 2
+    probe = fit_ridge_probe(feats.image[split.train], inp.labels(split.train), feats.image[split.val],
+                            inp.labels(split.val)).predict(feats.image[inp.eval_rows]).clip(0, 1)
+    fits = [w for w in BLEND_GRID if np.allclose(blend, w * scene + (1 - w) * probe, atol=1e-6)]
+    assert len(fits) == 1  # exactly one weight of the grid reproduces it
+
+
+def test_baselines_that_need_scenes_say_so():
+    from engine.methods.baselines import NEEDS
+
+    assert NEEDS == {"prior": (), "scene_prior": ("scenes",), "clip_probe": (), "knn": (), "scene_probe": ("scenes",)}
