@@ -11,6 +11,11 @@ the tests check them against ``sklearn.metrics.precision_recall_fscore_support``
 * the best-F1 threshold is chosen on the VALIDATION rows only and then applied to
   the test rows; the user threshold (default 0.7) is reported as well.
 * a prediction is ``score >= threshold`` (scikit-learn's convention).
+* ``evaluate_method`` also fits the method's calibrator on the validation rows
+  (engine.evaluation.calibration) and applies every threshold on the scale it is
+  asked for ("raw" or "calibrated"); micro/macro AUC, mAP and the ranking metrics
+  (engine.evaluation.ranking) always use the raw scores, so calibration never
+  changes them. Per-keyword thresholds: engine.evaluation.thresholds.
 """
 
 from __future__ import annotations

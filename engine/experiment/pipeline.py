@@ -5,18 +5,25 @@ StageProgress) ending with ExperimentDone(result); ``run_experiment`` consumes i
 With several seeds (seed, seed+1, ...) each seed gets its own split and model;
 every metric is then reported as mean, std and the per-seed runs, while the
 arrays of the RunResult (split, scores, embeddings, per-keyword, ROC) are those of
-the FIRST seed.
+the FIRST seed (``per_keyword_runs`` holds every seed's per-keyword metrics).
 
-Methods, in this order: ``clip`` (raw CLIP image . keyword cosine), the reference
-baselines of engine.baselines (``prior``, ``scene_prior``, ``clip_probe``; off with
+One seed (``_run_seed``, each step a small generator returning a typed record):
+``_train`` (``_split_and_graph``, train_model, keyword embeddings) -> ``_eval_rows``
+-> ``_sage_scores`` (reconnect + embed per strategy) -> ``_baseline_scores`` ->
+``_evaluate`` (engine.evaluation.metrics.evaluate_method per method) -> SeedResult.
+``_run_result`` aggregates the seeds into the RunResult.
+
+Methods, in this order: ``clip`` (raw CLIP image . keyword cosine, "zero_shot"),
+the reference baselines of engine.methods.baselines ("baseline"; off with
 ``ExperimentConfig.baselines = False``) and ``sage_<strategy>`` for each
-reconnection strategy (engine.reconnect). Keyword embeddings come from the model on
-the training graph; unseen images are embedded in the enlarged graph with full
-neighbourhoods. Baselines are fitted on training rows (hyper-parameters on
-validation rows) and have no image embeddings, so ``image_embeddings`` and
-``embedding_stats`` hold only clip and the sage methods. Every method's scores lie
-in [-1, 1] (``score_scales`` in the JSON says how). Thresholds are chosen on
-validation rows only; every reported metric is on test rows (engine.evaluate).
+reconnection strategy ("learned"). Methods that need something the dataset lacks
+(scenes: engine.methods.catalog) are not run and are listed in
+``RunResult.skipped_methods`` with the reason. Keyword embeddings come from the
+model on the training graph; unseen images are embedded in the enlarged graph with
+full neighbourhoods. Baselines are fitted on training rows (hyper-parameters on
+validation rows). Every choice (calibrators, best-F1 and per-keyword thresholds,
+baseline hyper-parameters, which method is compared with which) is made on
+validation rows only; every reported metric is on test rows.
 """
 
 from __future__ import annotations

@@ -273,10 +273,23 @@ def choose_on_validation(candidates, score_of) -> tuple[object, dict]:
     return (candidates[0] if best is None else best), scores
 
 
+def _top_k(sim: np.ndarray, k: int) -> np.ndarray:
+    """(B, k) column indices of the k largest entries per row, most similar first
+    (argpartition, then a stable sort of those k: equal similarities keep the lower index
+    first among the selected)."""
+    if k < sim.shape[1]:
+        part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        part.sort(axis=1)
+    else:
+        part = np.broadcast_to(np.arange(sim.shape[1]), sim.shape).copy()
+    order = np.argsort(-np.take_along_axis(sim, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
 def knn_probabilities(x_train: np.ndarray, y_train: np.ndarray, x_query: np.ndarray, ks,
                       budget: int = 1 << 24) -> dict[int, np.ndarray]:
     """k -> (Q, K) fraction of the query's k most cosine-similar training images carrying
-    each keyword (ties in similarity: the lower training row first), for every k in ``ks``."""
+    each keyword, for every k in ``ks``."""
     from engine.core.vectors import l2_normalize
 
     xt = l2_normalize(np.asarray(x_train, dtype=np.float32))
@@ -287,7 +300,7 @@ def knn_probabilities(x_train: np.ndarray, y_train: np.ndarray, x_query: np.ndar
     block = max(1, budget // max(kmax * y.shape[1], 1))  # (block, kmax, K) neighbour labels at a time
     for lo in range(0, len(xq), block):
         sim = xq[lo:lo + block] @ xt.T
-        top = np.argsort(-sim, axis=1, kind="stable")[:, :kmax]
+        top = _top_k(sim, kmax)
         cum = np.cumsum(y[top], axis=1)  # (B, kmax, K)
         for k in ks:
             kk = min(k, kmax)

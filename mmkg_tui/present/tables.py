@@ -118,5 +118,5 @@ def score_scales_note(result) -> str:
     baselines = [m for m in result.methods if m in api.BASELINES]
     if baselines:
         lines.append(f"  {', '.join(baselines)}: reference baselines fitted on training images, no graph "
-                     "(engine/baselines.py)")
+                     "(engine/methods/baselines.py)")
     return "\n".join(lines)
