@@ -181,6 +181,17 @@ def _best_or(scores: np.ndarray, labels: np.ndarray, fallback: float) -> float:
     return thr if math.isfinite(thr) else float(fallback)  # no positive on validation: the user threshold
 
 
+def _validation_metrics(scores: np.ndarray, labels: np.ndarray) -> ValidationMetrics:
+    """Micro ROC AUC and mAP of the validation rows (what methods are compared by)."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y = labels.ravel()
+    micro = float(roc_auc_score(y, scores.ravel())) if y.any() and not y.all() else float("nan")
+    y_cols, s_cols = _columns(labels, scores)
+    aps = [average_precision_score(yc, sc) for yc, sc in zip(y_cols, s_cols) if yc.any()]
+    return ValidationMetrics(micro, float(np.mean(aps)) if aps else float("nan"))
+
+
 def _test_metrics(raw_test, named_test, p_test, y_test, thr, user_threshold, kw_thr, aucs,
                   validation: ValidationMetrics) -> MethodMetrics:
     ranking = ranking_metrics(raw_test, y_test, aucs)
@@ -213,10 +224,9 @@ def evaluate_method(scores: np.ndarray, labels: np.ndarray, val_mask: np.ndarray
     named_val, named_test = on_scale[scale]
     thr = thresholds[scale]
     kw_thr = per_keyword_thresholds(named_val, y_val, thr)
-    val_rank = ranking_metrics(raw_val, y_val)
     aucs = keyword_auc(raw_test, y_test)  # once: macro AUC and the per-keyword column
     metrics = _test_metrics(raw_test, named_test, p_test, y_test, thr, user_threshold, kw_thr, aucs,
-                            ValidationMetrics(val_rank["micro_auc"], val_rank["macro_auc"], val_rank["map"]))
+                            _validation_metrics(raw_val, y_val))
     per_kw = per_keyword_metrics(named_test, y_test, thr)
     per_kw["prevalence"] = per_kw["support"] / max(len(y_test), 1)
     per_kw["auc"] = aucs

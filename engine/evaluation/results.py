@@ -69,7 +69,6 @@ class ValidationMetrics:
     """Ranking metrics on VALIDATION rows: what choices between methods are made on."""
 
     micro_auc: float
-    macro_auc: float
     map: float
 
 

@@ -38,3 +38,13 @@ def test_constant_scores_are_not_rewarded_for_row_order():
     y = np.zeros((10, 1), bool)
     y[0] = True  # the first row: a stable sort would rank it first
     assert first_positive_ranks(s, y)[0] == pytest.approx(1 + 9 / 2)
+
+
+def test_lrap_and_coverage_equal_scikit_learn_with_ties():
+    rng = np.random.default_rng(4)
+    s = np.round(rng.uniform(size=(200, 9)), 1)  # many tied scores
+    y = rng.random((200, 9)) < 0.3
+    y[y.sum(axis=1) == 0, 0] = True
+    got = image_ranking(s, y)
+    assert got["lrap"] == pytest.approx(label_ranking_average_precision_score(y, s))
+    assert got["coverage"] == pytest.approx(coverage_error(y, s))
