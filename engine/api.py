@@ -29,6 +29,7 @@ from engine.core.progress import ProgressCallback, StageProgress, TrainProgress
 from engine.data.attributes import human_number
 from engine.data.dataset import Dataset
 from engine.data.loaders import default_data_path, load_dataset
+from engine.evaluation.calibration import reliability_curve
 from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
 from engine.experiment.config import SCORE_SCALES, ExperimentConfig
 from engine.experiment.records import ExperimentDone, RunResult
@@ -61,7 +62,7 @@ __all__ = [
     "default_run_dir", "last_run_for", "load_run", "save_run", "atomic_write_text",
     "warm_up",
     # score scales and method kinds (issue 10)
-    "SCORE_SCALES", "method_kind",
+    "SCORE_SCALES", "method_kind", "reliability_curve",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and
