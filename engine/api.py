@@ -28,9 +28,12 @@ from engine.core.errors import (
 from engine.core.progress import ProgressCallback, StageProgress, TrainProgress
 from engine.data.attributes import human_number
 from engine.data.dataset import Dataset
+from engine.data.image_check import ImageCheck, check_image_files
+from engine.data.labels import TextLabels, names_preview, text_labels
 from engine.data.loaders import default_data_path, load_dataset
+from engine.evaluation.calibration import reliability_curve
 from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
-from engine.experiment.config import ExperimentConfig
+from engine.experiment.config import SCORE_SCALES, ExperimentConfig
 from engine.experiment.records import ExperimentDone, RunResult
 from engine.experiment.store import default_run_dir, last_run_for, load_run, save_run
 from engine.features.bundle import Features
@@ -40,10 +43,9 @@ from engine.features.clip import (
     compute_features,
     compute_features_with_stats,
 )
-from engine.methods.baselines import BASELINES, score_scale
 from engine.features.clip.config import check_device
-from engine.data.image_check import ImageCheck, check_image_files
-from engine.data.labels import TextLabels, names_preview, text_labels
+from engine.methods.baselines import BASELINES, score_scale
+from engine.methods.catalog import method_kind
 
 if TYPE_CHECKING:
     from engine.graph.knowledge import KnowledgeGraph
@@ -64,6 +66,8 @@ __all__ = [
     "warm_up",
     # bad input (issue 8): device check, labels needing text vectors, image header check
     "check_device", "ImageCheck", "check_image_files", "TextLabels", "text_labels", "names_preview",
+    # score scales and method kinds (issue 10)
+    "SCORE_SCALES", "method_kind", "reliability_curve",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and

@@ -66,6 +66,9 @@ def _arrays(result) -> dict[str, np.ndarray]:
     out = {"split": result.split, "eval_rows": result.eval_rows, "labels": result.labels}
     for m, s in result.scores.items():
         out[f"scores/{m}"] = s
+    if result.score_scale != "raw":  # a raw run's scores are its raw scores
+        for m, s in result.raw_scores.items():
+            out[f"raw_scores/{m}"] = s
     for m, kw in result.per_keyword.items():
         for k, v in kw.items():
             out[f"per_keyword/{m}/{k}"] = np.asarray(v)
@@ -76,7 +79,30 @@ def _arrays(result) -> dict[str, np.ndarray]:
         out[f"image_embeddings/{m}"] = e
     for m, e in result.keyword_embeddings.items():
         out[f"keyword_embeddings/{m}"] = e
+    for m, cal in result.calibration.items():
+        out[f"calibration/{m}/slope"] = cal.slope
+        out[f"calibration/{m}/intercept"] = cal.intercept
+        out[f"calibration/{m}/per_keyword"] = cal.per_keyword
+    for m, kw in result.per_keyword_runs.items():
+        for k, v in kw.items():
+            out[f"per_keyword_runs/{m}/{k}"] = np.asarray(v)
     out["loss_history"] = np.asarray(result.loss_history, dtype=np.float64)
+    return out
+
+
+def _calibration(arr: dict[str, np.ndarray], methods: list[str]) -> dict:
+    from engine.evaluation.calibration import PlattCalibration
+
+    return {m: PlattCalibration(arr[f"calibration/{m}/slope"], arr[f"calibration/{m}/intercept"],
+                                arr[f"calibration/{m}/per_keyword"])
+            for m in methods if f"calibration/{m}/slope" in arr}
+
+
+def _nested(flat: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for k, v in flat.items():
+        m, name = k.rsplit("/", 1)
+        out.setdefault(m, {})[name] = v
     return out
 
 
@@ -99,6 +125,7 @@ def save_run(result, run_dir, *, model_state: dict | None = None) -> Path:
             "created": result.created, "seeds": result.seeds, "elapsed_s": result.elapsed_s,
             "metrics": result.metrics, "problems": result.problems, "warnings": result.warnings,
             "macro_excluded": result.macro_excluded, "skipped_methods": result.skipped_methods,
+            "score_scale": result.score_scale, "best_thresholds": result.best_thresholds,
         }
         (tmp / "run.json").write_text(json.dumps(meta), encoding="utf-8")
     return run_dir
@@ -128,6 +155,8 @@ def load_run(run_dir):
                         hint="re-run the experiment with this version")
     config_json = _read_json(run_dir / "config.json")
     config = ExperimentConfig.from_dict(config_json)
+    if "score_scale" not in config_json:  # saved before calibration existed: its thresholds are raw
+        config.score_scale = "raw"
     npz_path = run_dir / "arrays.npz"
     try:
         with np.load(npz_path, allow_pickle=False) as npz:
@@ -163,6 +192,10 @@ def load_run(run_dir):
             elapsed_s=float(meta.get("elapsed_s", 0.0)),
             problems=list(meta.get("problems", [])), warnings=list(meta.get("warnings", [])),
             macro_excluded=dict(meta.get("macro_excluded", {})), skipped_methods=dict(meta.get("skipped_methods", {})),
+            score_scale=str(meta.get("score_scale", "raw")), calibration=_calibration(arr, methods),
+            raw_scores=group("raw_scores/") or group("scores/"),
+            best_thresholds={sc: {k: float(v) for k, v in d.items()} for sc, d in meta.get("best_thresholds", {}).items()},
+            per_keyword_runs=_nested(group("per_keyword_runs/")),
         )
     except KeyError as exc:
         raise DataError(f"run folder is missing {exc}", path=run_dir, hint="delete the run folder and run again") from None

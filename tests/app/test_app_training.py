@@ -46,7 +46,7 @@ async def test_training_finishes_saves_and_becomes_current_run(isolated_home):
         await pilot.pause()
         assert not app.training
         assert app.session.has_run
-        assert app.session.methods == ["clip", "prior", "scene_prior", "clip_probe", "sage_self", "sage_scene"]
+        assert app.session.methods == ["clip", "prior", "scene_prior", "clip_probe", "knn", "scene_probe", "sage_self", "sage_scene"]
         assert app.method == "sage_self"
         saved = api.last_run_for(app.session.dataset)
         assert saved is not None and str(saved).startswith(str(isolated_home))

@@ -31,8 +31,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=d.seed, help=f"first seed (default {d.seed})")
     parser.add_argument("--epochs", type=int, default=d.epochs, help=f"training epochs (default {d.epochs})")
     parser.add_argument("--threshold", type=float, default=d.threshold,
-                        help=f"user threshold in [-1, 1] (default {d.threshold}): cosine for clip and sage_*, "
-                             "2p-1 for the priors, tanh(2y-1) for clip_probe (see engine/baselines.py)")
+                        help=f"user threshold (default {d.threshold}) on the --scores scale: a probability for "
+                             "calibrated scores; for raw scores a value in [-1, 1]: cosine for clip and sage_*, "
+                             "2p-1 for the priors and knn, tanh(2y-1) for clip_probe (engine/methods/baselines.py)")
+    parser.add_argument("--scores", choices=api.SCORE_SCALES, default=d.score_scale,
+                        help=f"scale the thresholds apply to (default {d.score_scale}): calibrated = P(keyword | image) "
+                             "from Platt calibrators fitted on validation images; raw = each method's own score")
     parser.add_argument("--layers", type=int, default=d.layers, help=f"GraphSAGE layers (default {d.layers})")
     parser.add_argument("--fanout", default=None,
                         help="comma-separated sampled neighbours per layer (default 3 per layer)")
@@ -41,7 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--negatives", type=int, default=d.negatives, help=f"negatives per positive, Q (default {d.negatives})")
     parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"training edges per step (default {d.batch_size})")
     parser.add_argument("--no-baselines", dest="baselines", action="store_false",
-                        help="leave out the reference baselines (prior, scene_prior, clip_probe)")
+                        help=f"leave out the reference baselines ({', '.join(api.BASELINES)})")
     parser.add_argument("--out", metavar="RUN_DIR", default=None, help="run folder to write (default: under the user data dir)")
     parser.add_argument("--json", metavar="FILE", default=None, help="write the metrics JSON to FILE")
 
@@ -63,6 +67,7 @@ def config_from_args(args: argparse.Namespace):
         layers=args.layers, hidden=args.hidden, out_dim=args.hidden, fanout=fanout, epochs=args.epochs,
         lr=args.lr, negatives=args.negatives, batch_size=args.batch_size, seed=args.seed, seeds=args.seeds,
         strategies=strategies, threshold=args.threshold, baselines=args.baselines,
+        score_scale=getattr(args, "scores", "calibrated"),
     )
     cfg.validate()
     return cfg
