@@ -31,6 +31,7 @@ STAGES: dict[str, str] = {
     "eval": "benchmarks.stage_eval",
     "app": "benchmarks.stage_app",
     "scale": "benchmarks.stage_scale",
+    "retrieval": "benchmarks.stage_retrieval",
 }
 
 

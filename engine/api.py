@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.core.atomic import atomic_write_text
@@ -30,7 +31,8 @@ from engine.data.attributes import human_number
 from engine.data.dataset import Dataset
 from engine.data.image_check import ImageCheck, check_image_files
 from engine.data.labels import TextLabels, names_preview, text_labels
-from engine.data.loaders import default_data_path, load_dataset
+from engine.data.loaders import default_data_path
+from engine.data.loaders import load_dataset as _load_dataset
 from engine.evaluation.calibration import reliability_curve
 from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
 from engine.experiment.config import SCORE_SCALES, ExperimentConfig
@@ -46,6 +48,25 @@ from engine.features.clip import (
 from engine.features.clip.config import check_device
 from engine.methods.baselines import BASELINES, score_scale
 from engine.methods.catalog import method_kind
+from engine.retrieval.context import SPACES, Retrieval
+from engine.retrieval.corrections import (
+    Correction,
+    append_correction,
+    apply_corrections,
+    decided_pairs,
+    decision_action,
+    read_corrections,
+)
+from engine.retrieval.hero import hero_images
+from engine.retrieval.query import ParsedQuery, parse_query
+from engine.retrieval.recommend import GroupMatch, recommend_groups
+from engine.retrieval.records import SearchHit, SearchResult
+from engine.retrieval.report import SpaceQuality, retrieval_quality
+from engine.retrieval.search import restrict_rows, row_of, search_text, similar_images
+from engine.retrieval.space import Space
+from engine.retrieval.suspects import KINDS as SUSPECT_KINDS
+from engine.retrieval.suspects import METHODS as SUSPECT_METHODS
+from engine.retrieval.suspects import Suspect, SuspectQueue, suspect_queue
 
 if TYPE_CHECKING:
     from engine.graph.knowledge import KnowledgeGraph
@@ -68,6 +89,12 @@ __all__ = [
     "check_device", "ImageCheck", "check_image_files", "TextLabels", "text_labels", "names_preview",
     # score scales and method kinds (issue 10)
     "SCORE_SCALES", "method_kind", "reliability_curve",
+    # retrieval: search, similar images, hero images, recommendations, label-error queue
+    "Retrieval", "SPACES", "Space", "SearchHit", "SearchResult", "search_text", "similar_images", "restrict_rows",
+    "row_of", "parse_query", "ParsedQuery", "hero_images", "recommend_groups", "GroupMatch",
+    "Suspect", "SuspectQueue", "suspect_queue", "SUSPECT_KINDS", "SUSPECT_METHODS",
+    "Correction", "append_correction", "apply_corrections", "read_corrections", "decided_pairs", "decision_action",
+    "retrieval_quality", "SpaceQuality",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and
@@ -78,6 +105,17 @@ TRAINING_MODULES = (
     "engine.graph.homogeneous", "engine.graph.split", "engine.graph.reconnect", "engine.graph.knowledge",
     "sklearn.metrics", "torch.optim", "torch._dynamo",
 )
+
+
+def load_dataset(path: str | Path | None = None, *, strict: bool = False, embeddings: str | Path | None = None,
+                 allow_outside: bool = False, corrections: str | Path | None = None) -> Dataset:
+    """Load a dataset (None = the bundled demo). ``allow_outside``: accept relative image
+    paths that lead out of the dataset folder; ``corrections``: a corrections CSV
+    (engine.retrieval.corrections) whose adds and removes are applied to the tags."""
+    dataset = _load_dataset(path, strict=strict, embeddings=embeddings, allow_outside=allow_outside)
+    if corrections is not None:
+        dataset = apply_corrections(dataset, corrections)
+    return dataset
 
 
 def warm_up() -> None:

@@ -18,6 +18,9 @@ SUBCOMMANDS = {
     "info": "dataset and graph summary",
     "embed": "compute and cache CLIP features",
     "run": "train GraphSAGE and evaluate against CLIP",
+    "search": "images for a text query (known labels), with scores",
+    "similar": "images (or listings) closest to one image",
+    "suspects": "likely missing or wrong tags (label-error queue)",
 }
 
 
@@ -34,6 +37,8 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="fail on corrupt images instead of skipping them")
     p.add_argument("--allow-outside", action="store_true",
                    help="accept relative image paths that lead out of the dataset folder ('../')")
+    p.add_argument("--corrections", metavar="FILE", default=None,
+                   help="apply a corrections CSV (id,keyword,action: add/remove/keep) to the tags when loading")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,12 +12,14 @@ from mmkg_tui.views.evaluate import EvaluateView
 from mmkg_tui.views.images import ImagesView
 from mmkg_tui.views.keywords import KeywordsView
 from mmkg_tui.views.overview import OverviewView
+from mmkg_tui.views.search import SearchView
+from mmkg_tui.views.suspects import SuspectsView
 from mmkg_tui.views.train import TrainView
 from mmkg_tui.widgets.base import StateView
 from mmkg_tui.widgets.topbar import TopBar
 
 VIEWS = (("overview", "1 Overview"), ("images", "2 Images"), ("keywords", "3 Keywords"),
-         ("train", "4 Train"), ("evaluate", "5 Evaluate"))
+         ("train", "4 Train"), ("evaluate", "5 Evaluate"), ("search", "6 Search"), ("suspects", "7 Suspects"))
 
 
 class MainScreen(Screen):
@@ -32,6 +34,10 @@ class MainScreen(Screen):
                 tooltip="Train: settings, progress, loss curve and log"),
         Binding("5", "show_view('evaluate')", "Evaluate", id="view.evaluate",
                 tooltip="Evaluate: results table, ROC curves with the operating point, per-keyword P/R"),
+        Binding("6", "show_view('search')", "Search", show=False, id="view.search",
+                tooltip="Search: images for a query of keywords, scenes, attribute ranges (-term subtracts), with scores"),
+        Binding("7", "show_view('suspects')", "Suspects", show=False, id="view.suspects",
+                tooltip="Suspects: likely missing / wrong tags; a accept, r reject, s skip (to a corrections file)"),
         Binding("m", "cycle_method(1)", "Method", id="method.next",
                 tooltip="Next method (clip, sage_self, sage_cosine, sage_scene: those in the run)"),
         Binding("M", "cycle_method(-1)", "Previous method", show=False, id="method.previous",
@@ -73,6 +79,10 @@ class MainScreen(Screen):
                 yield TrainView(self.train_defaults, id="train-view")
             with TabPane(VIEWS[4][1], id="evaluate"):
                 yield EvaluateView(id="evaluate-view")
+            with TabPane(VIEWS[5][1], id="search"):
+                yield SearchView(id="search-view")
+            with TabPane(VIEWS[6][1], id="suspects"):
+                yield SuspectsView(id="suspects-view")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -100,6 +110,9 @@ class MainScreen(Screen):
     def on_keywords_view_image_chosen(self, event: KeywordsView.ImageChosen) -> None:
         self.action_show_view("images")
         self.query_one(ImagesView).show_image(event.row)
+
+    def on_search_view_image_chosen(self, event: SearchView.ImageChosen) -> None:
+        self.on_keywords_view_image_chosen(event)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         for view in event.pane.query(StateView):

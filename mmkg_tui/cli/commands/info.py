@@ -64,7 +64,7 @@ def _range(values) -> dict[str, float | int | None]:
 
     ok = values[np.isfinite(values)]
     if not len(ok):
-        return {"min": None, "max": None, "missing": int(len(values))}
+        return {"min": None, "max": None, "missing": len(values)}
     return {"min": float(ok.min()), "max": float(ok.max()), "missing": int(len(values) - len(ok))}
 
 
