@@ -28,6 +28,7 @@ from engine.core.errors import (
 from engine.core.progress import ProgressCallback, StageProgress, TrainProgress
 from engine.data.attributes import human_number
 from engine.data.dataset import Dataset
+from engine.data.fingerprint import dataset_fingerprint
 from engine.data.loaders import default_data_path, load_dataset
 from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
 from engine.experiment.config import ExperimentConfig
@@ -51,14 +52,14 @@ __all__ = [
     "StageProgress", "TrainProgress", "ProgressCallback",
     # data and features
     "Dataset", "default_data_path", "load_dataset", "Features", "ClipConfig", "EmbedStats",
-    "compute_features", "compute_features_with_stats", "human_number",
+    "compute_features", "compute_features_with_stats", "human_number", "dataset_fingerprint",
     # graph
     "build_graph", "summary",
     # experiments, methods, metrics, runs
     "ExperimentConfig", "ExperimentDone", "RunResult", "iter_experiment", "run_experiment",
     "BASELINES", "score_scale", "threshold_metrics", "per_keyword_metrics",
     "default_run_dir", "last_run_for", "load_run", "save_run", "atomic_write_text",
-    "warm_up",
+    "warm_up", "strategy_descriptions",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and
@@ -77,6 +78,14 @@ def warm_up() -> None:
 
     for name in TRAINING_MODULES:
         importlib.import_module(name)
+
+
+def strategy_descriptions() -> dict[str, str]:
+    """Every registered reconnection strategy (engine.graph.reconnect's registry) ->
+    the first line of its docstring; imports torch (call it off the event loop)."""
+    from engine.graph.reconnect import STRATEGIES
+
+    return {name: (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "" for name, fn in STRATEGIES.items()}
 
 
 def build_graph(dataset: Dataset, features: Features, *, image_similarity: float | None = None) -> KnowledgeGraph:
