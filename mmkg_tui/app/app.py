@@ -59,6 +59,10 @@ class MMKGApp(App):
         Binding("q", "quit", "quit", id="app.quit", tooltip="Quit (asks first while training runs)"),
     ]
 
+    # responsive classes on the screen: -narrow (80 columns), -normal, -wide (200); -short / -tall
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-normal"), (170, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (50, "-tall")]
+
     training: reactive[bool] = reactive(False, bindings=True)
 
     def __init__(self, request: LoadRequest, *, threshold: float | None = None,

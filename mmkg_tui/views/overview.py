@@ -100,9 +100,8 @@ def prevalence_table(summary: dict) -> Table:
 
 class OverviewView(StateView):
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="overview-left"):
+        with VerticalScroll(id="overview-scroll"):
             yield Static(id="overview-info")
-        with VerticalScroll(id="overview-right"):
             yield Static(id="overview-prevalence")
 
     def update_view(self, reason: str) -> None:

@@ -215,8 +215,8 @@ class TrainView(Vertical):
         losses = self._losses
         self.set_running(False)
         self._draw_losses(losses)  # the whole curve, whatever the throttle skipped
-        if done:
-            self.query_one("#train-progress", ProgressBar).update(progress=1.0)
+        # done: full; cancelled or failed: empty (a full bar would read as finished)
+        self.query_one("#train-progress", ProgressBar).update(progress=1.0 if done else 0.0)
         self.query_one("#train-status", Static).update(text)
 
     def write_log(self, text: str) -> None:

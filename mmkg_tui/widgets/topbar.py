@@ -62,9 +62,9 @@ class TopBar(StateView):
         set_text(self.query_one("#dataset-name", Label), name if len(name) <= 24 else name[:23] + "…")
         n_problems = len(s.dataset.problems)
         problems = self.query_one("#problem-count", Label)
-        set_text(problems, f"⚠ {n_problems} problem{'s' if n_problems != 1 else ''}" if n_problems else "")
+        set_text(problems, f"⚠ {n_problems}" if n_problems else "")
         problems.display = bool(n_problems)
-        problems.tooltip = "dataset problems: see the Overview (key 1)" if n_problems else None
+        problems.tooltip = f"{n_problems} dataset problem(s): listed in the Overview (key 1)" if n_problems else None
         self._update_methods()
         inp = self.query_one("#threshold-input", Input)
         if not inp.has_focus:
