@@ -67,7 +67,9 @@ class EvaluateView(StateView):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="evaluate-head", classes="view-head")
-        yield VimTable(id="results-table", cursor_type="row", zebra_stripes=False)
+        # no cell padding: each label is padded to the widest value + 1, so the eleven
+        # columns fit 80 terminal columns (73 cells) and none is dropped
+        yield VimTable(id="results-table", cursor_type="row", zebra_stripes=False, cell_padding=0)
         yield Static("", id="evaluate-notes", classes="view-head")
         with Horizontal(id="evaluate-plots"):
             yield MarkerPlot(id="roc-plot")
@@ -76,7 +78,7 @@ class EvaluateView(StateView):
     def on_mount(self) -> None:
         t = self.query_one("#results-table", VimTable)
         for label, key in COLUMNS:
-            t.add_column(label, key=key)
+            t.add_column(label.ljust(13 if key == "method" else max(6, len(label) + 1)), key=key)
 
     def update_view(self, reason: str) -> None:
         s = self.session
@@ -85,7 +87,7 @@ class EvaluateView(StateView):
         plots = self.query_one("#evaluate-plots")
         notes = self.query_one("#evaluate-notes", Static)
         if not s.has_run:
-            head.update(no_run_hint("evaluation"))
+            head.update(no_run_hint("evaluation", loading=not s.engine_ready))
             table.display = plots.display = notes.display = False
             return
         table.display = plots.display = True

@@ -112,7 +112,7 @@ class ImagesView(StateView):
             shown = np.concatenate([[self.pinned], shown])
         for r in shown.tolist():
             table.add_row(ds.ids[r], s.scene_of(r), s.split_of(r), str(int(counts[r])), key=str(r))
-        more = f", first {len(shown):,} shown" if len(shown) < len(rows) else ""
+        more = f"; first {len(shown):,} shown" if len(shown) < len(rows) else ""
         note = f"  {query.problems[0]}" if query.problems else ""
         self.query_one("#image-count", Static).update(f"{len(rows):,} of {ds.n_images:,}{more}{note}")
         if self.pinned is not None:

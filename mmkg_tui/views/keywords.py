@@ -108,7 +108,7 @@ class KeywordsView(StateView):
             head.update("")
             return
         if not s.has_run:
-            head.update(no_run_hint(f"ranking images by '{s.dataset.keywords[k]}'"))
+            head.update(no_run_hint(f"ranking images by '{s.dataset.keywords[k]}'", loading=not s.engine_ready))
             return
         ranking = s.ranking(k)
         holders = sum(1 for _, _, h in ranking if h)

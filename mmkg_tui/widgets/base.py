@@ -62,7 +62,9 @@ class StateView(Widget):
         raise NotImplementedError
 
 
-def no_run_hint(what: str) -> str:
+def no_run_hint(what: str, loading: bool = False) -> str:
+    if loading:
+        return f"Loading the graph and the last run of this dataset: {what} follows in a moment..."
     return (f"No run yet: {what} needs a trained run.\n\n"
             "Press [b]r[/b] to train with the settings of the Train view (key [b]4[/b]), "
             "or start the app with --run RUN_DIR.")

@@ -53,6 +53,7 @@ class TopBar(StateView):
             summary = Label("", id="threshold-summary")
             summary.tooltip = "micro precision / recall / F1 of the method on test images at the threshold"
             yield summary
+            yield Label("", id="summary-hint")
             yield Label("", id="run-name")
             yield Label("", id="bg-status")
 
@@ -71,6 +72,8 @@ class TopBar(StateView):
             inp.value = fmt_t(s.threshold)
         set_text(self.query_one("#score-scale", Label), s.score_scale)
         set_text(self.query_one("#threshold-summary", Label), self.summary_text())
+        none = s.has_run and not s.threshold_metrics().get("predicted", 1)
+        set_text(self.query_one("#summary-hint", Label), "(none predicted: b)" if none else "")
         set_text(self.query_one("#run-name", Label), run_label(s.run, s.run_dir))
         if reason == "data":
             self.set_status(getattr(self.app, "background_status", ""))
@@ -88,10 +91,10 @@ class TopBar(StateView):
     def summary_text(self) -> str:
         s = self.session
         if not s.has_run:
-            return "no run yet: r trains"
+            return "no run yet: r trains" if s.engine_ready else "loading..."
         m = s.threshold_metrics()
         text = f"P {fmt(m['precision'])} R {fmt(m['recall'])} F1 {fmt(m['f1'])}"
-        return text + (" (none: b)" if not m.get("predicted", 1) else "")
+        return text
 
     def set_status(self, text: str) -> None:
         """Background work (the graph build) in a few words; "" hides it."""
