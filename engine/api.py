@@ -12,8 +12,11 @@ the user stopped.
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.core.atomic import atomic_write_text
@@ -33,7 +36,7 @@ from engine.data.loaders import default_data_path, load_dataset
 from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
 from engine.experiment.config import ExperimentConfig
 from engine.experiment.records import ExperimentDone, RunResult
-from engine.experiment.store import default_run_dir, last_run_for, load_run, save_run
+from engine.experiment.store import default_run_dir, is_complete, last_run_for, load_run, runs_root, save_run
 from engine.features.bundle import Features
 from engine.features.clip import (
     ClipConfig,
@@ -59,7 +62,7 @@ __all__ = [
     "ExperimentConfig", "ExperimentDone", "RunResult", "iter_experiment", "run_experiment",
     "BASELINES", "score_scale", "threshold_metrics", "per_keyword_metrics",
     "default_run_dir", "last_run_for", "load_run", "save_run", "atomic_write_text",
-    "warm_up", "strategy_descriptions",
+    "warm_up", "strategy_descriptions", "RunInfo", "list_runs",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and
@@ -78,6 +81,49 @@ def warm_up() -> None:
 
     for name in TRAINING_MODULES:
         importlib.import_module(name)
+
+
+@dataclass
+class RunInfo:
+    """What a run folder says about itself without loading its arrays (run browser)."""
+
+    path: str
+    created: str
+    methods: list[str]
+    metrics: dict[str, Any]  # method -> metric dict, as in run.json
+    config: dict[str, Any]  # ExperimentConfig.to_dict()
+
+
+def _run_info(folder: Path, fingerprint: str) -> RunInfo | None:
+    try:
+        meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # incomplete or broken: the browser lists what can be opened
+    if (meta.get("dataset") or {}).get("fingerprint") != fingerprint:
+        return None
+    return RunInfo(str(folder), str(meta.get("created", "")), list(meta.get("methods", [])),
+                   dict(meta.get("metrics", {})), dict(config))
+
+
+def list_runs(dataset: Dataset, extra: Iterable[str | Path] = ()) -> list[RunInfo]:
+    """Every complete run of ``dataset``: its runs folder plus ``extra`` folders (e.g.
+    ``--out`` folders the app opened), newest first, each folder once."""
+    fingerprint = dataset_fingerprint(dataset)
+    folder = runs_root() / fingerprint
+    candidates = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")] if folder.is_dir() else []
+    candidates += [Path(p) for p in extra]
+    seen: set[str] = set()
+    out = []
+    for path in candidates:
+        key = str(path.resolve())
+        if key in seen or not path.is_dir() or not is_complete(path):
+            continue
+        seen.add(key)
+        info = _run_info(path, fingerprint)
+        if info is not None:
+            out.append(info)
+    return sorted(out, key=lambda r: (r.created, r.path), reverse=True)
 
 
 def strategy_descriptions() -> dict[str, str]:

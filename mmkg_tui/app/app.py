@@ -305,6 +305,43 @@ class MMKGApp(App):
         await self.main_screen.action_show_view("images")
         self.main_screen.query_one("#images-view").set_query(query)
 
+    # --------------------------------------------------------------- runs
+    def browse_runs(self) -> None:
+        from mmkg_tui.screens.runs import RunBrowser
+
+        s = self.session
+        runs = api.list_runs(s.dataset, AppState.load().run_dirs)
+        self.push_screen(RunBrowser(runs, s.run_dir, s.compare_dir), self._run_chosen)
+
+    def _run_chosen(self, choice) -> None:
+        if choice is None:
+            return
+        if choice.action == "uncompare":
+            self.session.set_compare(None, None)
+            return
+        self.open_run(choice.path, compare=choice.action == "compare")
+
+    @work(thread=True, exclusive=True, group="open-run", exit_on_error=False, name="open-run")
+    def open_run(self, path: str, compare: bool = False) -> None:
+        """Load a run folder off the event loop; the session adopts it on the loop."""
+        try:
+            run = api.load_run(path)
+        except api.MMKGError as exc:
+            self.call_from_thread(self.notify, exc.format(), title="Cannot open the run", severity="error")
+            return
+        self.call_from_thread(self._adopt_run, run, path, compare)
+
+    def _adopt_run(self, run, path: str, compare: bool) -> None:
+        try:
+            if compare:
+                self.session.set_compare(run, path)
+                self.notify(f"comparing with {path} (Evaluate, key 5)")
+            else:
+                self.session.set_run(run, path)
+                self.notify(f"opened {path}")
+        except api.MMKGError as exc:
+            self.notify(exc.format(), title="Cannot open the run", severity="error")
+
     # ------------------------------------------------------------ actions
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

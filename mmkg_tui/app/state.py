@@ -56,6 +56,8 @@ class Session:
     # caches derived from the run (set_run)
     eval_pos: np.ndarray | None = None  # (N,) position of each dataset row in run.eval_rows, -1 if none
     test_mask: np.ndarray | None = None  # (M,) bool: which eval rows are test images
+    compare: Any = None  # a second run of this dataset shown beside the current one (Evaluate)
+    compare_dir: str | None = None
     listeners: list[Listener] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -110,6 +112,13 @@ class Session:
         self.test_mask = np.asarray(run.test_mask(), dtype=bool)
         if self.method not in run.methods:
             self.method = preferred_method(run.methods)
+
+    def set_compare(self, run: Any, run_dir: str | None) -> None:
+        """Compare ``run`` (same dataset) with the current run; None stops comparing."""
+        if run is not None:
+            check_run_matches(run, self.dataset)
+        self.compare, self.compare_dir = run, run_dir
+        self._tell("run")
 
     def set_method(self, method: str) -> None:
         if method not in self.methods:

@@ -80,7 +80,7 @@ class MainScreen(Screen):
                 tooltip="Leave a text field (back to the list)"),
         Binding("slash", "search_images", "search", key_display="/", id="images.search",
                 tooltip="Search images: words, split:test, scene:kitchen, kw:pool, errors"),
-        Binding("R", "browse_runs", "Runs", show=False, id="runs.browse",
+        Binding("R", "browse_runs", "runs", id="runs.browse",
                 tooltip="Run browser: every run of this dataset, newest first; open or compare"),
     ]
 
@@ -205,7 +205,5 @@ class MainScreen(Screen):
         await self.action_show_view("images")
         self.query_one("#image-search", Input).focus()
 
-    async def action_browse_runs(self) -> None:
-        from mmkg_tui.screens.runs import RunBrowser
-
-        self.app.push_screen(RunBrowser())
+    def action_browse_runs(self) -> None:
+        self.app.browse_runs()

@@ -11,6 +11,7 @@ from textual import on
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 
+from engine import api
 from mmkg_tui.present.tables import metric_mean
 from mmkg_tui.widgets.base import StateView, fmt, fmt_t, no_run_hint, set_text
 from mmkg_tui.widgets.lists import VimTable
@@ -27,15 +28,19 @@ def method_color(methods: list[str], method: str) -> str:
     return PALETTE[methods.index(method) % len(PALETTE)] if method in methods else "white"
 
 
-def result_rows(session) -> list[tuple]:
-    """One row per method: AUCs and mAP from the run, P/R/F1 at the method's best-F1
-    threshold (chosen on validation) and at the current threshold, on test rows."""
+def result_rows(session, run=None) -> list[tuple]:
+    """One row per method of ``run`` (default: the current run): AUCs and mAP from the
+    run, P/R/F1 at the method's best-F1 threshold (chosen on validation) and at the
+    current threshold, on the run's test rows."""
+    run = run if run is not None else session.run
+    test = np.asarray(run.test_mask(), dtype=bool)
     rows = []
-    for m in session.methods:
-        metrics = session.run.metrics.get(m, {})
-        best_t = session.run.best_threshold.get(m)
-        best = session.threshold_metrics(m, best_t) if best_t is not None else {}
-        now = session.threshold_metrics(m)
+    for m in run.methods:
+        metrics = run.metrics.get(m, {})
+        best_t = run.best_threshold.get(m)
+        s, y = run.scores[m][test], run.labels[test]
+        best = api.threshold_metrics(s, y, best_t) if best_t is not None else {}
+        now = api.threshold_metrics(s, y, session.threshold)
         rows.append((m, metric_mean(metrics, "micro_auc"), metric_mean(metrics, "macro_auc"),
                      metric_mean(metrics, "map"), best_t, best.get("precision"), best.get("recall"),
                      best.get("f1"), now["precision"], now["recall"], now["f1"]))
@@ -71,14 +76,16 @@ class EvaluateView(StateView):
         # columns fit 80 terminal columns (73 cells) and none is dropped
         yield VimTable(id="results-table", cursor_type="row", zebra_stripes=False, cell_padding=0)
         yield Static("", id="evaluate-notes", classes="view-head")
+        yield Static("", id="compare-head", classes="view-head")
+        yield VimTable(id="compare-table", cursor_type="none", zebra_stripes=False, cell_padding=0)
         with Horizontal(id="evaluate-plots"):
             yield MarkerPlot(id="roc-plot")
             yield MarkerPlot(id="keyword-plot")
 
     def on_mount(self) -> None:
-        t = self.query_one("#results-table", VimTable)
-        for label, key in COLUMNS:
-            t.add_column(label.ljust(13 if key == "method" else max(6, len(label) + 1)), key=key)
+        for t in self.query(VimTable):
+            for label, key in COLUMNS:
+                t.add_column(label.ljust(13 if key == "method" else max(6, len(label) + 1)), key=key)
 
     def update_view(self, reason: str) -> None:
         s = self.session
@@ -99,6 +106,7 @@ class EvaluateView(StateView):
         notes.update(note_text)
         notes.display = bool(note_text)
         self.fill_table()
+        self.fill_compare()
         if reason != "threshold" or not self.query_one("#roc-plot", MarkerPlot).has_static:
             # the curves depend on the run and the method set only
             self.draw_roc()
@@ -124,6 +132,21 @@ class EvaluateView(StateView):
             with self.prevent(DataTable.RowHighlighted):
                 table.move_cursor(row=keys.index(s.method))
 
+    def fill_compare(self) -> None:
+        """The compared run's table under the current one (R, then c, in the run browser)."""
+        s = self.session
+        head, table = self.query_one("#compare-head", Static), self.query_one("#compare-table", VimTable)
+        head.display = table.display = s.compare is not None
+        if s.compare is None:
+            return
+        cfg = s.compare.config
+        set_text(head, f"compared run {str(s.compare.created)[:19].replace('T', ' ')}: {cfg.epochs} epochs, "
+                       f"hidden {cfg.hidden}, strategies {', '.join(cfg.strategies)}   (x in the run browser stops)")
+        table.clear()
+        for row in result_rows(s, s.compare):
+            cells = self._cells(row)
+            table.add_row(*cells, key=cells[0].plain)
+
     def _cells(self, row: tuple) -> list:
         color = method_color(self.session.methods, row[0]).rstrip("+")
         cells = [Text(row[0], style=color if color != "gray" else "dim")]
@@ -142,17 +165,20 @@ class EvaluateView(StateView):
     def draw_roc(self) -> None:
         """The static curves (once per run / method set); the marker moves separately."""
         s = self.session
-        curves = [(m, s.run.roc[m]) for m in s.methods]
+        curves = [(m, s.run.roc[m], "braille", method_color(s.methods, m)) for m in s.methods]
         title = f"ROC (micro, test) - dot: {s.method} at the threshold"
+        if s.compare is not None:  # the compared run's curves: same colours, dotted, "B:" labels
+            curves += [(f"B:{m}", s.compare.roc[m], "dot", method_color(s.methods, m) if m in s.methods
+                        else method_color(s.compare.methods, m)) for m in s.compare.methods]
 
         def draw(plt) -> None:
             plt.title(title)
             plt.xlabel("false positive rate")
             plt.xlim(0, 1)
             plt.ylim(0, 1)
-            for m, (fpr, tpr) in curves:
+            for label, (fpr, tpr), marker, color in curves:
                 plt.plot(np.asarray(fpr, float).tolist(), np.asarray(tpr, float).tolist(),
-                         marker="braille", color=method_color(s.methods, m), label=m)
+                         marker=marker, color=color, label=label)
 
         self.query_one("#roc-plot", MarkerPlot).set_static(draw, xlim=(0, 1), ylim=(0, 1))
 
