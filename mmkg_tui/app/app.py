@@ -12,6 +12,7 @@ routes any unexpected worker failure to a notification and the log.
 from __future__ import annotations
 
 import gc
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from mmkg_tui.widgets.palette import MMKGCommands
 from mmkg_tui.widgets.topbar import TopBar
 
 PROGRESS_INTERVAL_S = 0.1  # loading status: at most ~10 messages a second
+MAIN_SHOWN_WAIT_S = 5.0  # the graph build waits at most this long for the main screen's first frame
 
 
 def freeze_heap() -> None:
@@ -78,6 +80,7 @@ class MMKGApp(App):
         self.state_changed: Signal[str] = Signal(self, "state-changed")
         self.view_errors: list[str] = []  # view update failures (shown as notifications)
         self._busy_threads: set[str] = set()  # "load" / "warm-up" while their thread works
+        self.main_shown = threading.Event()  # set after the main screen's first frame
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
 
@@ -140,6 +143,8 @@ class MMKGApp(App):
         try:
             session = open_dataset(self.request, say=say, cancel=cancel, threshold=self.initial_threshold)
             self.post_message(msg.SessionReady(session))
+            # torch's import holds the GIL for seconds: let the main screen's first frame out first
+            self.main_shown.wait(MAIN_SHOWN_WAIT_S)
             staged = Session(session.dataset, session.features, threshold=session.threshold)
             attach_engine(staged, reopen_last=self.request.reopen_last and session.run is None, say=say)
         except api.Cancelled:

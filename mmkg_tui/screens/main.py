@@ -98,6 +98,9 @@ class MainScreen(Screen):
                         yield spec.build(self.train_defaults)
         yield Footer(compact=True)
 
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.app.main_shown.set)  # the graph build may start now
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         training = self.app.training
         if action == "cancel_training":
