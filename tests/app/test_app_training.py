@@ -62,7 +62,7 @@ async def test_training_finishes_saves_and_becomes_current_run(isolated_home):
 
 async def test_progress_is_coalesced(monkeypatch):
     """A fast engine (2000 events) cannot flood the UI: at most ~10 messages a second."""
-    from mmkg_tui.app import app as app_module
+    from mmkg_tui.app import training as app_module
 
     def Ev(i):  # the engine's typed event
         return api.TrainProgress(seed=0, seed_index=0, n_seeds=1, epoch=1, epochs=1, step=i, steps_per_epoch=2000,
@@ -162,4 +162,5 @@ async def test_train_view_shows_the_opened_runs_loss_curve():
     app = make_app(run=False)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
+        await pilot.press("4")  # views are built when first shown
         assert app.screen.query_one(TrainView).saved_losses() == []
