@@ -18,13 +18,10 @@ SUBCOMMANDS = {
     "info": "dataset and graph summary",
     "embed": "compute and cache CLIP features",
     "run": "train GraphSAGE and evaluate against CLIP",
-<<<<<<< HEAD
     "search": "images for a text query (known labels), with scores",
     "similar": "images (or listings) closest to one image",
     "suspects": "likely missing or wrong tags (label-error queue)",
-=======
     "serve": "the explorer in a web browser (textual-serve, loopback by default)",
->>>>>>> explorer
 }
 
 

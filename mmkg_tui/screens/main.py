@@ -17,40 +17,6 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
-<<<<<<< HEAD
-from mmkg_tui.views.evaluate import EvaluateView
-from mmkg_tui.views.images import ImagesView
-from mmkg_tui.views.keywords import KeywordsView
-from mmkg_tui.views.overview import OverviewView
-from mmkg_tui.views.search import SearchView
-from mmkg_tui.views.suspects import SuspectsView
-from mmkg_tui.views.train import TrainView
-from mmkg_tui.widgets.base import StateView
-from mmkg_tui.widgets.topbar import TopBar
-
-VIEWS = (("overview", "1 Overview"), ("images", "2 Images"), ("keywords", "3 Keywords"),
-         ("train", "4 Train"), ("evaluate", "5 Evaluate"), ("search", "6 Search"), ("suspects", "7 Suspects"))
-
-
-class MainScreen(Screen):
-    BINDINGS = [
-        Binding("1", "show_view('overview')", "Overview", id="view.overview",
-                tooltip="Overview: dataset and graph counts, embedding source, keyword prevalence"),
-        Binding("2", "show_view('images')", "Images", id="view.images",
-                tooltip="Images: filterable list; picture, keywords and predictions of the selected image"),
-        Binding("3", "show_view('keywords')", "Keywords", id="view.keywords",
-                tooltip="Keywords: per-keyword precision / recall / AUC and hero-image ranking"),
-        Binding("4", "show_view('train')", "Train", id="view.train",
-                tooltip="Train: settings, progress, loss curve and log"),
-        Binding("5", "show_view('evaluate')", "Evaluate", id="view.evaluate",
-                tooltip="Evaluate: results table, ROC curves with the operating point, per-keyword P/R"),
-        Binding("6", "show_view('search')", "Search", show=False, id="view.search",
-                tooltip="Search: images for a query of keywords, scenes, attribute ranges (-term subtracts), with scores"),
-        Binding("7", "show_view('suspects')", "Suspects", show=False, id="view.suspects",
-                tooltip="Suspects: likely missing / wrong tags; a accept, r reject, s skip (to a corrections file)"),
-        Binding("m", "cycle_method(1)", "Method", id="method.next",
-                tooltip="Next method (clip, sage_self, sage_cosine, sage_scene: those in the run)"),
-=======
 from mmkg_tui.widgets.base import StateView
 from mmkg_tui.widgets.topbar import TopBar
 
@@ -82,6 +48,10 @@ VIEWS: list[ViewSpec] = [
              "settings, progress, loss curve and log; the open run"),
     ViewSpec("evaluate", "Evaluate", "5", "mmkg_tui.views.evaluate:EvaluateView",
              "results table (j/k/enter select the method), ROC curves, per-keyword P/R, run browser"),
+    ViewSpec("search", "Search", "6", "mmkg_tui.views.search:SearchView",
+             "images for a query of keywords, scenes, attribute ranges (-term subtracts), with scores"),
+    ViewSpec("suspects", "Suspects", "7", "mmkg_tui.views.suspects:SuspectsView",
+             "likely missing / wrong tags; a accept, r reject, s skip (to a corrections file)"),
 ]
 
 
@@ -94,7 +64,6 @@ class MainScreen(Screen):
     BINDINGS = view_bindings() + [
         Binding("m", "cycle_method(1)", "method", id="method.next",
                 tooltip="Next method of the run (GraphSAGE per strategy and the baselines)"),
->>>>>>> explorer
         Binding("M", "cycle_method(-1)", "Previous method", show=False, id="method.previous",
                 tooltip="Previous method"),
         Binding("]", "step_threshold(0.01)", "thr+", id="threshold.up", tooltip="Threshold +0.01"),
@@ -126,29 +95,11 @@ class MainScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield TopBar(id="topbar")
-<<<<<<< HEAD
-        with TabbedContent(initial="overview", id="views"):
-            with TabPane(VIEWS[0][1], id="overview"):
-                yield OverviewView(id="overview-view")
-            with TabPane(VIEWS[1][1], id="images"):
-                yield ImagesView(id="images-view")
-            with TabPane(VIEWS[2][1], id="keywords"):
-                yield KeywordsView(id="keywords-view")
-            with TabPane(VIEWS[3][1], id="train"):
-                yield TrainView(self.train_defaults, id="train-view")
-            with TabPane(VIEWS[4][1], id="evaluate"):
-                yield EvaluateView(id="evaluate-view")
-            with TabPane(VIEWS[5][1], id="search"):
-                yield SearchView(id="search-view")
-            with TabPane(VIEWS[6][1], id="suspects"):
-                yield SuspectsView(id="suspects-view")
-=======
         with TabbedContent(initial=self.initial, id="views"):
             for spec in VIEWS:
                 with TabPane(f"{spec.key} {spec.title}", id=spec.id):
                     if spec.id == self.initial:
                         yield spec.build(self.train_defaults)
->>>>>>> explorer
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -173,12 +124,6 @@ class MainScreen(Screen):
         pane = self.query_one("#views", TabbedContent).get_pane(view_id)
         return pane.children[0] if pane.children else None
 
-<<<<<<< HEAD
-    def on_search_view_image_chosen(self, event: SearchView.ImageChosen) -> None:
-        self.on_keywords_view_image_chosen(event)
-
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-=======
     async def ensure_view(self, view_id: str) -> Widget:
         """Build the view on first use (lazy views keep start-up to one view)."""
         existing = self.view(view_id)
@@ -193,9 +138,11 @@ class MainScreen(Screen):
         await self.action_show_view("images")
         self.query_one("#images-view").show_image(event.row)
 
+    async def on_search_view_image_chosen(self, event) -> None:
+        await self.on_keywords_view_image_chosen(event)
+
     async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         await self.ensure_view(event.pane.id)
->>>>>>> explorer
         for view in event.pane.query(StateView):
             view.flush()
 
