@@ -41,6 +41,16 @@ from engine.features.clip import (
     compute_features_with_stats,
 )
 from engine.methods.baselines import BASELINES, score_scale
+from engine.core.atomic import check_can_create
+from engine.core.errors import StorageError
+from engine.core.signals import Terminated, terminate_as_interrupt
+from engine.experiment.store import (
+    check_json_target,
+    check_run_folder,
+    check_run_target,
+    runs_root,
+    write_metrics_json,
+)
 
 if TYPE_CHECKING:
     from engine.graph.knowledge import KnowledgeGraph
@@ -59,6 +69,9 @@ __all__ = [
     "BASELINES", "score_scale", "threshold_metrics", "per_keyword_metrics",
     "default_run_dir", "last_run_for", "load_run", "save_run", "atomic_write_text",
     "warm_up",
+    # faults: output paths checked up front, SIGTERM as Ctrl-C, disk errors
+    "StorageError", "check_can_create", "Terminated", "terminate_as_interrupt", "check_json_target",
+    "check_run_folder", "check_run_target", "runs_root", "write_metrics_json",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and

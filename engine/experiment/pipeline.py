@@ -178,6 +178,7 @@ def _experiment_events(dataset, features, config: ExperimentConfig, cancel):
         loss_history=list(first["history"]), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         image_embeddings=first["image_embeddings"], keyword_embeddings=first["keyword_embeddings"],
         seeds=config.seed_list, elapsed_s=time.perf_counter() - start, model_state=first["model_state"],
+        problems=[p.format() for p in dataset.problems],  # loaders' and CLIP's, to the CLI, JSON and run folder
     )
     yield ExperimentDone(result)
 
