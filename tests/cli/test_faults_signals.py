@@ -28,12 +28,21 @@ from mmkg_tui.cli.main import main
 FAST = ["--epochs", "1", "--hidden", "16", "--batch-size", "64", "--no-baselines", "--strategies", "self"]
 HANG_GUARD_S = 300  # only so a broken build cannot hang the suite; never a verdict on speed
 
+TINY_MAIN = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from clip_helpers import register_tiny
+    register_tiny(Path(sys.argv[1]))
+    from mmkg_tui.cli.main import main
+    sys.exit(main(sys.argv[3:]))
+""")
+
 PAUSE_IN_SAVE = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     import numpy as np
 
-    flag = Path(sys.argv[1])
+    flag = Path(sys.argv[2])
     real = np.savez_compressed
 
     def savez_then_wait(file, *a, **k):
@@ -43,18 +52,7 @@ PAUSE_IN_SAVE = textwrap.dedent("""
             time.sleep(0.01)  # until the test's signal arrives
 
     np.savez_compressed = savez_then_wait
-    from mmkg_tui.cli.main import main
-    sys.exit(main(sys.argv[2:]))
-""")
-
-TINY_MAIN = textwrap.dedent("""
-    import sys
-    from pathlib import Path
-    from clip_helpers import register_tiny
-    register_tiny(Path(sys.argv[1]))
-    from mmkg_tui.cli.main import main
-    sys.exit(main(sys.argv[2:]))
-""")
+""") + TINY_MAIN
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +117,7 @@ def test_signal_inside_the_half_written_run_folder_keeps_the_previous_run(sig, p
     capsys.readouterr()
     before, cache_before = _snapshot(out), _snapshot(tmp_path / "cache")
     flag = tmp_path / "in-save"
-    proc = subprocess.Popen([sys.executable, "-c", PAUSE_IN_SAVE, str(flag), *_args(photo_set, out)], env=env,
+    proc = subprocess.Popen([sys.executable, "-c", PAUSE_IN_SAVE, str(photo_set[1]), str(flag), *_args(photo_set, out)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(tmp_path))
     try:
         assert _wait_for(flag.exists, proc), proc.communicate()
@@ -147,7 +145,7 @@ def test_signal_at_a_real_moment_leaves_everything_valid(sig, moment, photo_set,
     else:
         def arrived():
             return any(p.name.endswith(".tmp") for p in out.parent.iterdir())
-    proc = subprocess.Popen([sys.executable, "-c", TINY_MAIN, str(photo_set[1]), *_args(photo_set, out)], env=env,
+    proc = subprocess.Popen([sys.executable, "-c", TINY_MAIN, str(photo_set[1]), "-", *_args(photo_set, out)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(tmp_path))
     try:
         if _wait_for(arrived, proc):
