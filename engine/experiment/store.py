@@ -145,8 +145,9 @@ def check_run_target(path) -> None:
                            hint=f"give a folder inside it, e.g. --out {path / 'run'}")
     entries = sorted(p.name for p in path.iterdir())
     if entries and not is_run_folder(path):
-        raise StorageError(f"{path} is a folder that mmkg-tui did not write ({len(entries)} entries, no run.json "
-                           "of a run); it will not be replaced", hint="choose a new or empty folder for --out")
+        what = f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'}"
+        raise StorageError(f"{path} is not a run folder of mmkg-tui (it holds {what} of someone else's); "
+                           "it will not be replaced", hint="choose a new or empty folder for --out")
     foreign = [e for e in entries if e not in RUN_ENTRIES]
     if foreign:
         raise StorageError(f"the run folder {path} also holds files mmkg-tui did not write "
@@ -163,7 +164,7 @@ def check_json_target(path, *, run_dir=None) -> None:
         rd = Path(os.path.abspath(run_dir))
         if Path(os.path.abspath(path)).is_relative_to(rd):
             raise StorageError(f"{path} is inside the run folder {run_dir}, which is replaced as a whole",
-                               hint=f"the run folder already holds metrics.json; write --json elsewhere")
+                               hint="the run folder already holds metrics.json; write --json elsewhere")
     if os.path.lexists(path):
         if path.is_dir():
             raise StorageError(f"{path} is a folder", hint="give a file name, e.g. --json out.json")

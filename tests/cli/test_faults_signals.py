@@ -19,7 +19,13 @@ import time
 from pathlib import Path
 
 import pytest
-from clip_helpers import TINY_CFG, pattern, save_tiny_checkpoint, register_tiny, write_image
+from clip_helpers import (
+    TINY_CFG,
+    pattern,
+    register_tiny,
+    save_tiny_checkpoint,
+    write_image,
+)
 
 from engine.experiment.store import is_run_folder, load_run
 from engine.features.clip.cache import VectorStore

@@ -53,14 +53,15 @@ WRITER = textwrap.dedent("""
             status = "won"
         except MMKGError as exc:
             status = "refused: " + exc.format()
-        (sync / f"done-{r}-{me}").write_text(status)
+        (sync / f".done-{r}-{me}").write_text(status)
+        os.replace(sync / f".done-{r}-{me}", sync / f"done-{r}-{me}")  # the parent never reads it half-written
 """)
 
 
 def _wait_all(paths: list[Path], procs) -> None:
     deadline = time.monotonic() + HANG_GUARD_S
     while not all(p.exists() for p in paths):
-        dead = [p for p in procs if p.poll() is not None]
+        dead = [p for p in procs if p.poll() not in (None, 0)]  # 0: done with its last round
         assert not dead, f"a writer died: {dead[0].communicate()}"
         assert time.monotonic() < deadline, "writers hung"
         time.sleep(0.002)

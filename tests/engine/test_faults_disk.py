@@ -28,7 +28,7 @@ def small_fs(tmp_path):
         where = tmp_path / f"fs{len(mounted)}"
         where.mkdir()
         res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs", str(where)],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, check=False)
         if res.returncode != 0:
             pytest.skip(f"cannot mount a small tmpfs here (needs root): {res.stderr.strip()}")
         mounted.append(where)
@@ -36,7 +36,7 @@ def small_fs(tmp_path):
 
     yield mount
     for where in mounted:
-        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+        subprocess.run(["umount", "-l", str(where)], capture_output=True, check=False)
 
 
 @pytest.fixture(scope="module")
