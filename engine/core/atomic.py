@@ -72,7 +72,7 @@ def check_can_create(path: str | Path, what: str = "output") -> None:
     try:  # a real probe: permission, read-only or pseudo file systems (/proc) all show here
         os.rmdir(tempfile.mkdtemp(prefix=".mmkg-probe-", dir=anc))
     except OSError as exc:
-        raise StorageError(f"cannot create the {what} {path}: {anc} is not writable "
+        raise StorageError(f"cannot create the {what} {path}: no folder can be made in {anc} "
                            f"({exc.strerror or exc})", hint="choose a folder you can write to") from None
 
 

@@ -146,7 +146,7 @@ def check_run_target(path) -> None:
     entries = sorted(p.name for p in path.iterdir())
     if entries and not is_run_folder(path):
         what = f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'}"
-        raise StorageError(f"{path} is not a run folder of mmkg-tui (it holds {what} of someone else's); "
+        raise StorageError(f"{path} holds {what} and is not a run folder written by mmkg-tui; "
                            "it will not be replaced", hint="choose a new or empty folder for --out")
     foreign = [e for e in entries if e not in RUN_ENTRIES]
     if foreign:
