@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.core.atomic import atomic_write_text
+from engine.core.atomic import atomic_write_text, check_can_create
 from engine.core.errors import (
     Cancelled,
     ConfigError,
@@ -27,26 +27,32 @@ from engine.core.errors import (
     MMKGError,
     ModelUnavailableError,
     Problem,
+    StorageError,
 )
 from engine.core.progress import ProgressCallback, StageProgress, TrainProgress
+from engine.core.signals import Terminated, terminate_as_interrupt
 from engine.data.attributes import human_number
 from engine.data.dataset import Dataset
 from engine.data.fingerprint import dataset_fingerprint
 from engine.data.image_check import ImageCheck, check_image_files
 from engine.data.labels import TextLabels, names_preview, text_labels
-from engine.data.loaders import default_data_path, load_dataset
+from engine.data.loaders import default_data_path
 from engine.data.loaders import load_dataset as _load_dataset
 from engine.evaluation.calibration import reliability_curve
 from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
 from engine.experiment.config import SCORE_SCALES, ExperimentConfig
 from engine.experiment.records import ExperimentDone, RunResult
 from engine.experiment.store import (
+    check_json_target,
+    check_run_folder,
+    check_run_target,
     default_run_dir,
     is_complete,
     last_run_for,
     load_run,
     runs_root,
     save_run,
+    write_metrics_json,
 )
 from engine.features.bundle import Features
 from engine.features.clip import (
@@ -106,6 +112,9 @@ __all__ = [
     "Correction", "append_correction", "apply_corrections", "read_corrections", "decided_pairs", "decision_action",
     "retrieval_quality", "SpaceQuality",
     "warm_up", "strategy_descriptions", "RunInfo", "list_runs",
+    # faults: output paths checked up front, SIGTERM as Ctrl-C, disk errors
+    "StorageError", "check_can_create", "Terminated", "terminate_as_interrupt", "check_json_target",
+    "check_run_folder", "check_run_target", "runs_root", "write_metrics_json",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and

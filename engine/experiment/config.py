@@ -9,7 +9,6 @@ import numpy as np
 
 from engine.core.errors import ConfigError
 
-
 AGGREGATORS = ("mean", "pool", "gcn", "lstm")
 SCORE_SCALES = ("calibrated", "raw")
 DEFAULT_EPOCHS = 12  # chosen on VALIDATION images of the demo (6: worse, 20: +0.005 macro AUC but too slow)

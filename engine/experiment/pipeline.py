@@ -294,6 +294,7 @@ def _run_result(dataset, features, config: ExperimentConfig, plan: _Plan, per_se
         score_scale=config.score_scale, calibration={m: evals[m].calibration for m in methods},
         best_thresholds={scale: {m: evals[m].best_thresholds[scale] for m in methods} for scale in SCORE_SCALES},
         per_keyword_runs=_per_keyword_runs(methods, per_seed),
+        problems=[p.format() for p in dataset.problems],  # loaders' and CLIP's, to the CLI, JSON and run folder
     )
 
 

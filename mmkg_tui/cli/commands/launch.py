@@ -1,4 +1,6 @@
-"""`mmkg-tui [--data PATH | --run RUN_DIR]`: open the explorer."""
+"""`mmkg-tui [--data PATH | --run RUN_DIR]`: open the explorer. ``--run`` is checked
+first (engine.experiment.store.check_run_folder): a folder that is not a run, or a
+damaged one, is an error naming the file and field, and lists the runs inside it."""
 
 from __future__ import annotations
 
@@ -7,6 +9,11 @@ import sys
 
 
 def run(args) -> int:
+    run_dir = getattr(args, "run", None)
+    if run_dir is not None:  # a damaged or wrong folder is a clear error here, before the app starts
+        from engine import api
+
+        api.check_run_folder(run_dir)
     # textual_image asks the terminal for its graphics support: before the app starts
     import textual_image.widget  # noqa: F401
 

@@ -3,16 +3,17 @@ and the reference baselines of engine.baselines (label priors, a CLIP linear pro
 ``--no-baselines`` leaves them out).
 
 Options are checked before any work (ConfigError -> a clear message, exit 2).
-Progress bars go to stderr, the results table to stdout; ``--json FILE`` writes the
-metrics JSON atomically and the run folder (default under the user data dir, see
-engine.runs) can be reopened with ``mmkg-tui --run DIR``. Ctrl-C leaves no
-half-written run folder or JSON file.
+Progress bars go to stderr, the results table (then every dataset problem) to stdout.
+The run folder (default under the user data dir, see engine.experiment.store) is
+written first and can be reopened with ``mmkg-tui --run DIR``; then ``--json FILE``
+gets the metrics JSON, atomically. Output paths are checked before any work: nothing
+the user made is ever replaced (only earlier run folders and metrics files). Ctrl-C
+and SIGTERM leave no half-written run folder or JSON file.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from engine import api
@@ -74,9 +75,14 @@ def config_from_args(args: argparse.Namespace):
 
 
 def _check_output_paths(args) -> None:
-    for flag, value in (("--json", args.json), ("--out", args.out)):
-        if value is not None and Path(value).exists() and flag == "--json" and Path(value).is_dir():
-            raise ConfigError(f"{value} is a folder", field=flag, hint="give a file name, e.g. out.json")
+    """Before any work: --out may only be new, empty or an earlier run folder, --json
+    only new or a metrics file mmkg-tui wrote, and both must be creatable."""
+    if args.out is not None:
+        api.check_run_target(args.out)
+    else:
+        api.check_can_create(api.runs_root() / "run", "run folder")
+    if args.json is not None:
+        api.check_json_target(args.json, run_dir=args.out)
 
 
 class _Bars:
@@ -127,6 +133,11 @@ class _Bars:
 
 
 def run(args: argparse.Namespace) -> int:
+    with api.terminate_as_interrupt():  # SIGTERM unwinds like Ctrl-C: nothing half-written
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     config = config_from_args(args)  # every option checked before any work
@@ -153,10 +164,26 @@ def run(args: argparse.Namespace) -> int:
     out.print(results_table(result))
     out.print(score_scales_note(result), highlight=False)
     out.print(f"trained in {result.elapsed_s:.1f} s; strategies: {', '.join(config.strategies)}", highlight=False)
-    if args.json:
-        api.atomic_write_text(args.json, json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n")
-        out.print(f"metrics JSON: {args.json}", highlight=False)
+    _print_problems(out, result.problems)
     run_dir = Path(args.out) if args.out else api.default_run_dir(dataset)
-    api.save_run(result, run_dir)
+    api.save_run(result, run_dir)  # first the run folder, complete; then the JSON
     out.print(f"run folder: {run_dir}  (reopen with: mmkg-tui --run {run_dir})", highlight=False)
+    if args.json:
+        api.write_metrics_json(result, args.json)
+        out.print(f"metrics JSON: {args.json}", highlight=False)
     return 0
+
+
+MAX_PROBLEMS_SHOWN = 5
+
+
+def _print_problems(out, problems: list[str]) -> None:
+    """Every dataset problem (skipped images, ...) under the results: the first few, then a count."""
+    if not problems:
+        return
+    out.print(f"[bold yellow]{len(problems)} dataset problem(s)[/] (all of them are in the run folder's "
+              "run.json and the --json file, field 'problems'):", highlight=False)
+    for p in problems[:MAX_PROBLEMS_SHOWN]:
+        out.print(f"  - {p}", highlight=False, markup=False)
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        out.print(f"  ... and {len(problems) - MAX_PROBLEMS_SHOWN} more", highlight=False)
