@@ -57,7 +57,7 @@ async def test_training_finishes_saves_and_becomes_current_run(isolated_home):
         assert len(last.losses) >= 2  # the loss curve has points
         await pilot.press("5")
         table = app.screen.query_one("#results-table")
-        assert table.row_count == 6
+        assert table.row_count == 8  # clip, 5 baselines (knn and scene_probe added), sage_self, sage_scene
 
 
 async def test_progress_is_coalesced(monkeypatch):
