@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+# first engine import: sets OMP_WAIT_POLICY=PASSIVE before anything loads torch/libgomp
+from engine.core.thread import TRAIN_THREADS_ENV, training_threads, wait_policy_status  # isort: skip
 from engine.core.atomic import atomic_write_text
 from engine.core.errors import (
     Cancelled,
@@ -59,6 +61,8 @@ __all__ = [
     "BASELINES", "score_scale", "threshold_metrics", "per_keyword_metrics",
     "default_run_dir", "last_run_for", "load_run", "save_run", "atomic_write_text",
     "warm_up",
+    # thread policy (engine.core.thread)
+    "TRAIN_THREADS_ENV", "training_threads", "wait_policy_status",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and
