@@ -31,6 +31,8 @@ STAGES: dict[str, str] = {
     "eval": "benchmarks.stage_eval",
     "app": "benchmarks.stage_app",
     "scale": "benchmarks.stage_scale",
+    "threads": "benchmarks.stage_threads",
+    "imports": "benchmarks.stage_imports",
 }
 
 
