@@ -33,6 +33,7 @@ STAGES: dict[str, str] = {
     "scale": "benchmarks.stage_scale",
     "threads": "benchmarks.stage_threads",
     "imports": "benchmarks.stage_imports",
+    "e2e": "benchmarks.bare_run",
 }
 
 
