@@ -29,6 +29,8 @@ from engine.core.errors import (
 )
 from engine.core.progress import ProgressCallback, StageProgress, TrainProgress
 from engine.data.attributes import human_number
+from engine.distributed.launch import read_ip_config, run_distributed
+from engine.distributed.partition import PartitionMeta, partition_dataset
 from engine.data.dataset import Dataset
 from engine.data.loaders import default_data_path, load_dataset
 from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
@@ -63,6 +65,8 @@ __all__ = [
     "warm_up",
     # thread policy (engine.core.thread)
     "TRAIN_THREADS_ENV", "training_threads", "wait_policy_status",
+    # DistDGL (engine.distributed)
+    "partition_dataset", "PartitionMeta", "run_distributed", "read_ip_config",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and

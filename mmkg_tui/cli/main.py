@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "info": "dataset and graph summary",
     "embed": "compute and cache CLIP features",
     "run": "train GraphSAGE and evaluate against CLIP",
+    "partition": "partition the training graph for distributed training (DistDGL)",
 }
 
 
