@@ -74,10 +74,11 @@ def role_env(role: str, part_config, ip_config, trainers: int, *, rank: int = 0,
 
 
 def launch_local(command: list[str], part_config, ip_config, trainers: int, *, timeout: float = 1800,
-                 log=None) -> int:
+                 started: list | None = None) -> int:
     """Run ``command`` as 1 server + ``trainers`` trainers on this machine; the exit code
-    of the job (0 when every trainer succeeded). Processes left at the end (timeout or
-    a failed peer) are killed by id."""
+    of the job (0 when every trainer succeeded; 124 on timeout). Processes left at the
+    end (timeout or a failed peer) are killed by id; ``started`` (a list) receives the
+    Popen objects, server first."""
     machines = read_ip_config(ip_config)
     if len(machines) != 1:
         raise ConfigError(f"{len(machines)} machines in {ip_config}: this launcher runs one machine",
@@ -91,6 +92,8 @@ def launch_local(command: list[str], part_config, ip_config, trainers: int, *, t
                                                           master=machines[0].ip, master_port=port))
                   for r in range(trainers)]
     procs += trainers_p
+    if started is not None:
+        started.extend(procs)
     deadline = time.monotonic() + timeout
     code = 0
     try:
