@@ -47,3 +47,35 @@ def test_one_machine_only(tmp_path):
         launch_local([sys.executable, "-c", "pass"], tmp_path / "x.json",
                      _ip(tmp_path, "127.0.0.1 30050\n127.0.0.2 30050\n"), 2)
     assert "tools/launch.py" in err.value.hint
+
+
+def test_cli_distributed_needs_both_configs(capsys):
+    from mmkg_tui.cli.main import main
+
+    assert main(["run", "--distributed", "--ip-config", "ip.txt"]) == 2
+    err = capsys.readouterr().err
+    assert "--distributed needs --part-config and --ip-config" in err and "field '--part-config'" in err
+
+
+def test_cli_distributed_missing_part_config_file(tmp_path, capsys):
+    from mmkg_tui.cli.main import main
+
+    assert main(["run", "--distributed", "--part-config", str(tmp_path / "none.json"),
+                 "--ip-config", str(tmp_path / "ip.txt")]) == 2
+    assert "partition config" in capsys.readouterr().err
+
+
+def test_seed_must_match_the_partition(tmp_path):
+    import json
+
+    from engine.distributed.launch import run_distributed
+    from engine.experiment.config import ExperimentConfig
+
+    pc = tmp_path / "mmkg.json"
+    pc.write_text("{}")
+    (tmp_path / "mmkg.mmkg.json").write_text(json.dumps({
+        "graph_name": "mmkg", "parts": 1, "data": None, "embeddings": None, "seed": 0, "split": [0.7, 0.15, 0.15],
+        "fingerprint": "x", "num_nodes": 1, "num_edges": 1, "train_edges": 1}))
+    with pytest.raises(ConfigError) as err:
+        run_distributed(pc, _ip(tmp_path), ExperimentConfig(seed=5))
+    assert err.value.field == "--seed" and "--seed 0" in err.value.hint
