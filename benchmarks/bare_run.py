@@ -76,6 +76,7 @@ def main(argv=None) -> dict:
     import numpy as np
     import torch
 
+    from engine.data.loaders import load_dataset
     from engine.experiment.config import ExperimentConfig
     from engine.features.clip import compute_features
     from engine.graph.homogeneous import to_homogeneous
@@ -85,7 +86,6 @@ def main(argv=None) -> dict:
     from engine.learn.model import full_inference
     from engine.methods.baselines import BaselineInput, baseline_scores
     from engine.methods.scoring import cosine_scores
-    from engine.data.loaders import load_dataset
 
     cfg = ExperimentConfig() if args.epochs is None else ExperimentConfig(epochs=args.epochs)
     ds, features = compute_features(load_dataset(None))
@@ -123,7 +123,7 @@ def _wall(argv: list[str], timeout: float = 1200) -> float:
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     env.update(PYTHONPATH=str(root), HF_HUB_OFFLINE="1")
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, *argv], cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
+    out = subprocess.run([sys.executable, *argv], cwd=root, env=env, capture_output=True, text=True, check=False, timeout=timeout)
     if out.returncode != 0:
         raise RuntimeError(f"{argv[:3]}: exit {out.returncode}: {out.stderr.strip()[-300:]}")
     return time.perf_counter() - t0

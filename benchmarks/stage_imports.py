@@ -56,7 +56,7 @@ def profile(argv: list[str], timeout: float = 900) -> ImportProfile:
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     env.update(PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
     out = subprocess.run([sys.executable, "-X", "importtime", *argv], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=timeout)
+                         capture_output=True, text=True, check=False, timeout=timeout)
     if out.returncode != 0:
         tail = [ln for ln in out.stderr.splitlines() if not ln.startswith("import time:")][-3:]
         raise RuntimeError(f"{argv}: exit {out.returncode}: {' | '.join(tail)}")

@@ -68,7 +68,7 @@ def measure(n_images: int, steps: int, threads: int, policy: str | None, busy: b
             f"print(json.dumps(worker({n_images}, {steps}, {threads})))")
     hog = subprocess.Popen([sys.executable, "-c", HOG]) if busy else None
     try:
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False,
                              timeout=timeout)
     finally:
         if hog is not None:

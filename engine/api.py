@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 # first engine import: sets OMP_WAIT_POLICY=PASSIVE before anything loads torch/libgomp
-from engine.core.thread import TRAIN_THREADS_ENV, training_threads, wait_policy_status  # isort: skip
+from engine.core.thread import TRAIN_THREADS_ENV, training_threads, wait_policy_status
+
+# isort: split
 from engine.core.atomic import atomic_write_text
 from engine.core.errors import (
     Cancelled,
@@ -29,10 +31,10 @@ from engine.core.errors import (
 )
 from engine.core.progress import ProgressCallback, StageProgress, TrainProgress
 from engine.data.attributes import human_number
-from engine.distributed.launch import read_ip_config, run_distributed
-from engine.distributed.partition import PartitionMeta, partition_dataset
 from engine.data.dataset import Dataset
 from engine.data.loaders import default_data_path, load_dataset
+from engine.distributed.launch import read_ip_config, run_distributed
+from engine.distributed.partition import PartitionMeta, partition_dataset
 from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
 from engine.experiment.config import ExperimentConfig
 from engine.experiment.records import ExperimentDone, RunResult

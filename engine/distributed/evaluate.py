@@ -12,7 +12,7 @@ outside, so this module repeats its ~30 lines of assembly (see the report: a
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -70,7 +70,7 @@ def evaluate_trained(model, history, dataset, features, hom, split, config, seed
         metrics={m: aggregate([evals[m]["metrics"]]) for m in methods},
         per_keyword={m: evals[m]["per_keyword"] for m in methods}, roc={m: evals[m]["roc"] for m in methods},
         embedding_stats={m: {k: v["mean"] for k, v in aggregate([stats[m]]).items()} for m in stats},
-        loss_history=list(history), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        loss_history=list(history), created=datetime.now(UTC).isoformat(timespec="seconds"),
         image_embeddings=img_emb, keyword_embeddings={"clip": np.asarray(features.keyword, np.float32), "sage": kw_emb},
         seeds=[seed], elapsed_s=time.perf_counter() - started,
         model_state={k: v.detach().clone() for k, v in model.state_dict().items()},

@@ -47,7 +47,7 @@ class PartitionMeta:
     train_edges: int
 
     @classmethod
-    def read(cls, part_config: str | Path) -> "PartitionMeta":
+    def read(cls, part_config: str | Path) -> PartitionMeta:
         path = meta_path(part_config)
         try:
             d = json.loads(path.read_text(encoding="utf-8"))

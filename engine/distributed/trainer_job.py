@@ -20,7 +20,7 @@ class DistJob:
                 "config": self.config.to_dict(), "json_path": self.json_path}
 
     @classmethod
-    def read(cls, path) -> "DistJob":
+    def read(cls, path) -> DistJob:
         from engine.experiment.config import ExperimentConfig
 
         d = json.loads(Path(path).read_text(encoding="utf-8"))

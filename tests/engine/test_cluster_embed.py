@@ -5,8 +5,15 @@ mid-shard has its shard redone, and finished shards are kept across jobs."""
 
 import numpy as np
 import pytest
-
-from clip_helpers import TINY_CFG, clip_cache, make_dataset, pattern, tiny_cfg, tiny_clip, write_image  # noqa: F401
+from clip_helpers import (  # noqa: F401  (fixtures)
+    TINY_CFG,
+    clip_cache,
+    make_dataset,
+    pattern,
+    tiny_cfg,
+    tiny_clip,
+    write_image,
+)
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra (pip install -e '.[scale]'); not installed here")
 pytest.importorskip("ray.data", reason="ray[data] (pyarrow) not installed")

@@ -48,8 +48,9 @@ def test_run_folder_is_complete(dist_run):
 
 
 def test_metrics_match_a_single_machine_run(dist_run):
-    from mmkg_tui.cli.commands.run import config_from_args, configure
     import argparse
+
+    from mmkg_tui.cli.commands.run import config_from_args, configure
 
     p = argparse.ArgumentParser()
     configure(p)
