@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.core.atomic import atomic_write_text
+from engine.core.atomic import atomic_dir, atomic_write_text
 from engine.core.errors import ConfigError, DataError
 
 GRAPH_NAME = "mmkg"
@@ -111,7 +111,8 @@ def new_id_arrays(hom, orig_nids: np.ndarray, orig_eids: np.ndarray) -> dict[str
 
 def partition_dataset(data, parts: int, out_dir, *, embeddings=None, seed: int = 0,
                       split=(0.7, 0.15, 0.15), method: str | None = None) -> Path:
-    """Partition; returns the part config path (``out_dir/mmkg.json``)."""
+    """Partition; returns the part config path (``out_dir/mmkg.json``). The folder is
+    built under a temporary name and renamed into place when complete."""
     import torch
 
     os.environ.setdefault("DGLBACKEND", "pytorch")
@@ -132,19 +133,19 @@ def partition_dataset(data, parts: int, out_dir, *, embeddings=None, seed: int =
     mask[hom.train_eids] = True
     g.edata["train_mask"] = mask
     method = method or ("metis" if parts > 1 else "random")
-    orig_nids, orig_eids = dgl.distributed.partition_graph(
-        g, GRAPH_NAME, parts, str(out), part_method=method, return_mapping=True, balance_edges=True)
-    arrays = new_id_arrays(hom, orig_nids.numpy(), orig_eids.numpy())
-    arrays["split"] = np.asarray(sp.assignment)
-    arrays["n_ntypes"] = np.asarray(len(hom.ntypes))
-    part_config = out / f"{GRAPH_NAME}.json"
-    np.savez(arrays_path(part_config), **arrays)
-    meta = PartitionMeta(GRAPH_NAME, parts, None if data is None else str(data),
-                         None if embeddings is None else str(embeddings), int(seed), tuple(split),
-                         dataset_fingerprint(dataset), int(g.num_nodes()), int(g.num_edges()),
-                         int(hom.train_eids.numel()))
-    atomic_write_text(meta_path(part_config), json.dumps(asdict(meta), indent=2))
-    return part_config
+    with atomic_dir(out) as tmp:  # complete or absent: Ctrl-C leaves no half partition
+        orig_nids, orig_eids = dgl.distributed.partition_graph(
+            g, GRAPH_NAME, parts, str(tmp), part_method=method, return_mapping=True, balance_edges=True)
+        arrays = new_id_arrays(hom, orig_nids.numpy(), orig_eids.numpy())
+        arrays["split"] = np.asarray(sp.assignment)
+        arrays["n_ntypes"] = np.asarray(len(hom.ntypes))
+        np.savez(arrays_path(tmp / f"{GRAPH_NAME}.json"), **arrays)
+        meta = PartitionMeta(GRAPH_NAME, parts, None if data is None else str(data),
+                             None if embeddings is None else str(embeddings), int(seed), tuple(split),
+                             dataset_fingerprint(dataset), int(g.num_nodes()), int(g.num_edges()),
+                             int(hom.train_eids.numel()))
+        atomic_write_text(meta_path(tmp / f"{GRAPH_NAME}.json"), json.dumps(asdict(meta), indent=2))
+    return out / f"{GRAPH_NAME}.json"
 
 
 def load_arrays(part_config) -> dict[str, np.ndarray]:

@@ -80,6 +80,19 @@ def test_partition_refuses_a_non_empty_folder(tmp_path):
     assert (tmp_path / "keep.txt").read_text() == "mine"
 
 
+def test_interrupted_partition_leaves_no_folder(tmp_path, monkeypatch):
+    import engine.distributed.partition as part
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(part, "new_id_arrays", boom)  # after DGL wrote the partitions
+    with pytest.raises(KeyboardInterrupt):
+        partition_dataset(None, 1, tmp_path / "parts")
+    assert not (tmp_path / "parts").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_missing_metadata_is_a_data_error(tmp_path):
     (tmp_path / "mmkg.json").write_text("{}")
     with pytest.raises(DataError) as err:
