@@ -79,3 +79,11 @@ def test_seed_must_match_the_partition(tmp_path):
     with pytest.raises(ConfigError) as err:
         run_distributed(pc, _ip(tmp_path), ExperimentConfig(seed=5))
     assert err.value.field == "--seed" and "--seed 0" in err.value.hint
+
+
+@pytest.mark.skip(reason="not done in time: two machines simulated by two network namespaces (ip netns works here "
+                         "as root) each with a private /dev/shm (DGL's shared memory collides between partitions "
+                         "on one host), 2 partitions, 1 server + 1 trainer per namespace; only the one-machine "
+                         "loopback job (test_dist_run.py) is tested")
+def test_two_machines_in_network_namespaces():
+    raise AssertionError("see the skip reason")
