@@ -19,6 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# first engine import: sets OMP_WAIT_POLICY=PASSIVE before anything loads torch/libgomp
+from engine.core.thread import TRAIN_THREADS_ENV, training_threads, wait_policy_status
+
+# isort: split
 from engine.core.atomic import atomic_write_text, check_can_create
 from engine.core.errors import (
     Cancelled,
@@ -39,6 +43,8 @@ from engine.data.labels import TextLabels, names_preview, text_labels
 from engine.data.loaders import default_data_path
 from engine.data.loaders import load_dataset as _load_dataset
 from engine.evaluation.calibration import reliability_curve
+from engine.distributed.launch import read_ip_config, run_distributed
+from engine.distributed.partition import PartitionMeta, partition_dataset
 from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
 from engine.experiment.config import SCORE_SCALES, ExperimentConfig
 from engine.experiment.records import ExperimentDone, RunResult
@@ -115,6 +121,10 @@ __all__ = [
     # faults: output paths checked up front, SIGTERM as Ctrl-C, disk errors
     "StorageError", "check_can_create", "Terminated", "terminate_as_interrupt", "check_json_target",
     "check_run_folder", "check_run_target", "runs_root", "write_metrics_json",
+    # thread policy (engine.core.thread)
+    "TRAIN_THREADS_ENV", "training_threads", "wait_policy_status",
+    # DistDGL (engine.distributed)
+    "partition_dataset", "PartitionMeta", "run_distributed", "read_ip_config",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and

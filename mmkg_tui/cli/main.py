@@ -11,6 +11,7 @@ import sys
 import warnings
 
 os.environ.setdefault("DGLBACKEND", "pytorch")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # libgomp reads it only when it loads: before torch (engine/core/thread.py)
 # DGL advises CPU-affinity tuning on every DataLoader; it is noise for users here.
 warnings.filterwarnings("ignore", message=".*CPU affinity opt is not enabled.*")
 
@@ -22,6 +23,7 @@ SUBCOMMANDS = {
     "similar": "images (or listings) closest to one image",
     "suspects": "likely missing or wrong tags (label-error queue)",
     "serve": "the explorer in a web browser (textual-serve, loopback by default)",
+    "partition": "partition the training graph for distributed training (DistDGL)",
 }
 
 

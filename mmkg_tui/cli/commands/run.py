@@ -49,6 +49,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"leave out the reference baselines ({', '.join(api.BASELINES)})")
     parser.add_argument("--out", metavar="RUN_DIR", default=None, help="run folder to write (default: under the user data dir)")
     parser.add_argument("--json", metavar="FILE", default=None, help="write the metrics JSON to FILE")
+    parser.add_argument("--distributed", action="store_true", help="train on DistDGL (see docs/SCALING.md)")
+    parser.add_argument("--part-config", metavar="FILE", default=None, help="NAME.json written by mmkg-tui partition")
+    parser.add_argument("--ip-config", metavar="FILE", default=None, help="DGL ip config: one 'IP PORT' line per machine")
+    parser.add_argument("--trainers-per-machine", type=int, default=1, help="trainer processes per machine (default 1)")
 
 
 def _int_list(text: str, field: str) -> tuple[int, ...]:
@@ -134,6 +138,8 @@ class _Bars:
 
 def run(args: argparse.Namespace) -> int:
     with api.terminate_as_interrupt():  # SIGTERM unwinds like Ctrl-C: nothing half-written
+        if args.distributed:
+            return _run_distributed(args)
         return _run(args)
 
 
@@ -187,3 +193,18 @@ def _print_problems(out, problems: list[str]) -> None:
         out.print(f"  - {p}", highlight=False, markup=False)
     if len(problems) > MAX_PROBLEMS_SHOWN:
         out.print(f"  ... and {len(problems) - MAX_PROBLEMS_SHOWN} more", highlight=False)
+
+def _run_distributed(args: argparse.Namespace) -> int:
+    """--distributed: this process is a DistDGL server/trainer (DGL_ROLE set, e.g. by
+    DGL's tools/launch.py) or the one-machine launcher; trainer 0 writes the run folder."""
+    if not args.part_config or not args.ip_config:
+        raise ConfigError("--distributed needs --part-config and --ip-config", field="--part-config",
+                          hint="mmkg-tui run --distributed --part-config parts/mmkg.json --ip-config ip_config.txt")
+    config = config_from_args(args)
+    code = api.run_distributed(args.part_config, args.ip_config, config, trainers=args.trainers_per_machine,
+                               run_dir=args.out, json_path=args.json)
+    if code == 0 and args.out:
+        print(f"distributed run finished; run folder: {args.out}")
+    elif code != 0:
+        print(f"distributed run failed (exit {code}); see the trainers' messages above")
+    return code
