@@ -32,6 +32,9 @@ STAGES: dict[str, str] = {
     "app": "benchmarks.stage_app",
     "scale": "benchmarks.stage_scale",
     "retrieval": "benchmarks.stage_retrieval",
+    "threads": "benchmarks.stage_threads",
+    "imports": "benchmarks.stage_imports",
+    "e2e": "benchmarks.bare_run",
 }
 
 

@@ -12,11 +12,18 @@ the user stopped.
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.core.atomic import atomic_write_text
+# first engine import: sets OMP_WAIT_POLICY=PASSIVE before anything loads torch/libgomp
+from engine.core.thread import TRAIN_THREADS_ENV, training_threads, wait_policy_status
+
+# isort: split
+from engine.core.atomic import atomic_write_text, check_can_create
 from engine.core.errors import (
     Cancelled,
     ConfigError,
@@ -24,16 +31,35 @@ from engine.core.errors import (
     MMKGError,
     ModelUnavailableError,
     Problem,
+    StorageError,
 )
 from engine.core.progress import ProgressCallback, StageProgress, TrainProgress
+from engine.core.signals import Terminated, terminate_as_interrupt
 from engine.data.attributes import human_number
 from engine.data.dataset import Dataset
+from engine.data.fingerprint import dataset_fingerprint
+from engine.data.image_check import ImageCheck, check_image_files
+from engine.data.labels import TextLabels, names_preview, text_labels
 from engine.data.loaders import default_data_path
 from engine.data.loaders import load_dataset as _load_dataset
+from engine.evaluation.calibration import reliability_curve
+from engine.distributed.launch import read_ip_config, run_distributed
+from engine.distributed.partition import PartitionMeta, partition_dataset
 from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
-from engine.experiment.config import ExperimentConfig
+from engine.experiment.config import SCORE_SCALES, ExperimentConfig
 from engine.experiment.records import ExperimentDone, RunResult
-from engine.experiment.store import default_run_dir, last_run_for, load_run, save_run
+from engine.experiment.store import (
+    check_json_target,
+    check_run_folder,
+    check_run_target,
+    default_run_dir,
+    is_complete,
+    last_run_for,
+    load_run,
+    runs_root,
+    save_run,
+    write_metrics_json,
+)
 from engine.features.bundle import Features
 from engine.features.clip import (
     ClipConfig,
@@ -41,7 +67,9 @@ from engine.features.clip import (
     compute_features,
     compute_features_with_stats,
 )
+from engine.features.clip.config import check_device
 from engine.methods.baselines import BASELINES, score_scale
+from engine.methods.catalog import method_kind
 from engine.retrieval.context import SPACES, Retrieval
 from engine.retrieval.corrections import (
     Correction,
@@ -71,7 +99,7 @@ __all__ = [
     "StageProgress", "TrainProgress", "ProgressCallback",
     # data and features
     "Dataset", "default_data_path", "load_dataset", "Features", "ClipConfig", "EmbedStats",
-    "compute_features", "compute_features_with_stats", "human_number",
+    "compute_features", "compute_features_with_stats", "human_number", "dataset_fingerprint",
     # graph
     "build_graph", "summary",
     # experiments, methods, metrics, runs
@@ -79,12 +107,24 @@ __all__ = [
     "BASELINES", "score_scale", "threshold_metrics", "per_keyword_metrics",
     "default_run_dir", "last_run_for", "load_run", "save_run", "atomic_write_text",
     "warm_up",
+    # bad input (issue 8): device check, labels needing text vectors, image header check
+    "check_device", "ImageCheck", "check_image_files", "TextLabels", "text_labels", "names_preview",
+    # score scales and method kinds (issue 10)
+    "SCORE_SCALES", "method_kind", "reliability_curve",
     # retrieval: search, similar images, hero images, recommendations, label-error queue
     "Retrieval", "SPACES", "Space", "SearchHit", "SearchResult", "search_text", "similar_images", "restrict_rows",
     "row_of", "parse_query", "ParsedQuery", "hero_images", "recommend_groups", "GroupMatch",
     "Suspect", "SuspectQueue", "suspect_queue", "SUSPECT_KINDS", "SUSPECT_METHODS",
     "Correction", "append_correction", "apply_corrections", "read_corrections", "decided_pairs", "decision_action",
     "retrieval_quality", "SpaceQuality",
+    "warm_up", "strategy_descriptions", "RunInfo", "list_runs",
+    # faults: output paths checked up front, SIGTERM as Ctrl-C, disk errors
+    "StorageError", "check_can_create", "Terminated", "terminate_as_interrupt", "check_json_target",
+    "check_run_folder", "check_run_target", "runs_root", "write_metrics_json",
+    # thread policy (engine.core.thread)
+    "TRAIN_THREADS_ENV", "training_threads", "wait_policy_status",
+    # DistDGL (engine.distributed)
+    "partition_dataset", "PartitionMeta", "run_distributed", "read_ip_config",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and
@@ -97,11 +137,12 @@ TRAINING_MODULES = (
 )
 
 
-def load_dataset(path: str | None = None, *, strict: bool = False, embeddings: str | None = None,
-                 corrections: str | None = None) -> Dataset:
-    """Load a dataset (None = the bundled demo); ``corrections``: a corrections CSV
+def load_dataset(path: str | Path | None = None, *, strict: bool = False, embeddings: str | Path | None = None,
+                 allow_outside: bool = False, corrections: str | Path | None = None) -> Dataset:
+    """Load a dataset (None = the bundled demo). ``allow_outside``: accept relative image
+    paths that lead out of the dataset folder; ``corrections``: a corrections CSV
     (engine.retrieval.corrections) whose adds and removes are applied to the tags."""
-    dataset = _load_dataset(path, strict=strict, embeddings=embeddings)
+    dataset = _load_dataset(path, strict=strict, embeddings=embeddings, allow_outside=allow_outside)
     if corrections is not None:
         dataset = apply_corrections(dataset, corrections)
     return dataset
@@ -113,6 +154,57 @@ def warm_up() -> None:
 
     for name in TRAINING_MODULES:
         importlib.import_module(name)
+
+
+@dataclass
+class RunInfo:
+    """What a run folder says about itself without loading its arrays (run browser)."""
+
+    path: str
+    created: str
+    methods: list[str]
+    metrics: dict[str, Any]  # method -> metric dict, as in run.json
+    config: dict[str, Any]  # ExperimentConfig.to_dict()
+
+
+def _run_info(folder: Path, fingerprint: str) -> RunInfo | None:
+    try:
+        meta = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # incomplete or broken: the browser lists what can be opened
+    if (meta.get("dataset") or {}).get("fingerprint") != fingerprint:
+        return None
+    return RunInfo(str(folder), str(meta.get("created", "")), list(meta.get("methods", [])),
+                   dict(meta.get("metrics", {})), dict(config))
+
+
+def list_runs(dataset: Dataset, extra: Iterable[str | Path] = ()) -> list[RunInfo]:
+    """Every complete run of ``dataset``: its runs folder plus ``extra`` folders (e.g.
+    ``--out`` folders the app opened), newest first, each folder once."""
+    fingerprint = dataset_fingerprint(dataset)
+    folder = runs_root() / fingerprint
+    candidates = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")] if folder.is_dir() else []
+    candidates += [Path(p) for p in extra]
+    seen: set[str] = set()
+    out = []
+    for path in candidates:
+        key = str(path.resolve())
+        if key in seen or not path.is_dir() or not is_complete(path):
+            continue
+        seen.add(key)
+        info = _run_info(path, fingerprint)
+        if info is not None:
+            out.append(info)
+    return sorted(out, key=lambda r: (r.created, r.path), reverse=True)
+
+
+def strategy_descriptions() -> dict[str, str]:
+    """Every registered reconnection strategy (engine.graph.reconnect's registry) ->
+    the first line of its docstring; imports torch (call it off the event loop)."""
+    from engine.graph.reconnect import STRATEGIES
+
+    return {name: (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "" for name, fn in STRATEGIES.items()}
 
 
 def build_graph(dataset: Dataset, features: Features, *, image_similarity: float | None = None) -> KnowledgeGraph:

@@ -55,6 +55,12 @@ class ConfigError(MMKGError):
     """An option or setting is invalid."""
 
 
+class StorageError(MMKGError, OSError):
+    """Writing to disk failed (no space left, read-only, permission denied) or an
+    output path is not one mmkg-tui may write (it would destroy the user's file).
+    Also an OSError, so code that handled the raw OSError still does."""
+
+
 class ModelUnavailableError(MMKGError):
     """CLIP weights are neither cached nor reachable."""
 

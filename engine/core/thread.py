@@ -1,29 +1,91 @@
-"""Thread policy: the one engine thread every experiment runs on, and one OpenMP
-thread for training (both for determinism; see the comments below)."""
+"""Thread policy: how OpenMP threads wait, how many threads training uses, and the one
+engine thread every experiment runs on (see the comments below).
+
+OpenMP wait policy
+    ``OMP_WAIT_POLICY=PASSIVE`` is set (``os.environ.setdefault``, so a user's own
+    value wins) when this module is imported. With libgomp's default a thread that
+    finishes a parallel region spins waiting for the next one; on a machine with
+    another busy process every small op then waits for a descheduled spinning
+    thread (measured: a training step 1.1 s instead of 65 ms, ``to_homogeneous``
+    277 ms instead of 5 ms; ``benchmarks/stage_threads.py``). libgomp reads the
+    variable ONCE, when it is loaded (i.e. when torch is first imported): setting it
+    later has no effect (``wait_policy_status`` says which case a process is in).
+    ``engine.api`` imports this module before anything imports torch, so the CLI and
+    the app get PASSIVE; scripts that import torch before the engine must set the
+    variable themselves (``OMP_WAIT_POLICY=PASSIVE python ...``).
+
+Training threads
+    Training runs on ``training_threads()`` OpenMP threads: 1 by default, which is
+    bit-reproducible (same seed, same weights and metrics in any process, under load
+    or not: tests/engine/test_determinism_processes.py). ``MMKG_TRAIN_THREADS`` (a
+    number or ``all``) opts into more threads for speed (1.45-1.63x on an idle
+    2-core machine, issue 13) but is NOT reproducible under load: measured here with
+    2 threads and a busy process, 1 of 3 processes sampled different neighbourhoods
+    from the same seed (DGL's CPU sampling/to_block split work and random streams
+    across OpenMP threads in a scheduling-dependent way; forcing DGL's parallel_for
+    onto one thread with DGL_PARALLEL_FOR_GRAIN_SIZE made 4 of 4 differ, because
+    dgl.seed then seeds only the first thread). tests/engine/test_threads_determinism.py
+    keeps the cross-process check for 2 threads as an expected failure with this reason.
+    Inference and evaluation keep all threads (their results were stable).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from collections.abc import Iterator
+
+WAIT_POLICY_ENV = "OMP_WAIT_POLICY"
+TRAIN_THREADS_ENV = "MMKG_TRAIN_THREADS"
+
+# Before torch (hence libgomp) is loaded, or it is too late: libgomp reads it once.
+_TORCH_LOADED_FIRST = "torch" in sys.modules
+os.environ.setdefault(WAIT_POLICY_ENV, "PASSIVE")
+
+
+def wait_policy_status() -> str:
+    """The OpenMP wait policy this process runs with, in words (for benchmarks/info)."""
+    value = os.environ.get(WAIT_POLICY_ENV, "")
+    if _TORCH_LOADED_FIRST:
+        return f"libgomp default (torch was imported before engine.core.thread; {WAIT_POLICY_ENV}={value!r} too late)"
+    return f"{WAIT_POLICY_ENV}={value}"
+
+
+def training_threads(environ=None) -> int:
+    """Number of OpenMP threads for training: ``MMKG_TRAIN_THREADS`` (a positive
+    number or ``all`` = every core), default 1. A bad value is a ConfigError."""
+    from engine.core.errors import ConfigError
+
+    env = os.environ if environ is None else environ
+    raw = str(env.get(TRAIN_THREADS_ENV, "1")).strip().lower()
+    if raw == "all":
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ConfigError(f"{TRAIN_THREADS_ENV}={raw!r} is not a thread count", field=TRAIN_THREADS_ENV,
+                          hint="set it to a positive whole number (e.g. 2) or 'all', or unset it for 1")
+    return n
 
 
 @contextlib.contextmanager
-def single_thread():
-    """Train on one OpenMP thread. DGL's kernels (neighbour sampling, the edge
-    orderings behind message passing and its backward) split work across OpenMP
-    threads in a way that depends on scheduling, i.e. on machine load: with two
-    threads the same seed gave different weights on a busy machine (checked: 3 of 8
-    runs differed under a CPU hog; 8 of 8 identical with this). DGL resolves its
-    OpenMP calls to the libgomp that torch loads, so torch.set_num_threads governs
-    both. Inference and evaluation keep all threads (their results were stable)."""
+def single_thread(threads: int | None = None):
+    """Train on ``threads`` OpenMP threads (default ``training_threads()``, i.e. 1
+    unless MMKG_TRAIN_THREADS says otherwise; the name is historical, train.py).
+    DGL's kernels resolve their OpenMP calls to the libgomp that torch loads, so
+    torch.set_num_threads governs both."""
     import torch
 
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+    n_before = torch.get_num_threads()
+    n = training_threads() if threads is None else int(threads)
+    torch.set_num_threads(n)
     try:
         yield
     finally:
-        torch.set_num_threads(n)
+        torch.set_num_threads(n_before)
 
 
 # DGL's C random engine seeds each OS thread with ``seed + n``, where n counts the
@@ -52,7 +114,7 @@ def claim_dgl_rng() -> None:
     import dgl
 
     def seed_once():
-        with single_thread():  # one OpenMP thread: only this thread is touched
+        with single_thread(1):  # one OpenMP thread: only this thread is touched
             dgl.seed(0)
 
     engine_thread().submit(seed_once).result()

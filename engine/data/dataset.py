@@ -6,6 +6,7 @@ million Python objects. Image -> keywords is stored as CSR (indptr/indices).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +52,7 @@ class Dataset:
     scene_source: str = "column"  # "column" | "zero-shot" (to be assigned from CLIP) | "none"
     embeddings: PrecomputedEmbeddings | None = None
     problems: list[Problem] = field(default_factory=list)  # non-fatal, e.g. skipped rows
+    root: str | None = None  # the dataset folder (image paths outside it are counted by `info`)
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -100,6 +102,14 @@ class Dataset:
         s = self.image_scene
         return np.bincount(s[s >= 0], minlength=self.n_scenes).astype(np.int64)
 
+    def images_outside_root(self) -> list[int]:
+        """Rows whose image file lies outside the dataset folder (absolute paths elsewhere,
+        or '..' paths allowed with --allow-outside)."""
+        if not self.root:
+            return []
+        root = os.path.join(os.path.abspath(self.root), "")
+        return [i for i, p in enumerate(self.image_paths) if p and not os.path.abspath(p).startswith(root)]
+
     def index_of(self) -> dict[str, int]:
         return {k: i for i, k in enumerate(self.ids)}
 
@@ -122,7 +132,7 @@ class Dataset:
             numeric={k: v[rows] for k, v in self.numeric.items()},
             text={k: [v[i] for i in rows] for k, v in self.text.items()},
             source_path=self.source_path, kind=self.kind, synthetic=self.synthetic,
-            scene_source=self.scene_source, embeddings=emb, problems=list(self.problems),
+            scene_source=self.scene_source, embeddings=emb, problems=list(self.problems), root=self.root,
         )
 
 

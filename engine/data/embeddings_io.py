@@ -14,6 +14,7 @@ float32. Writing is atomic; float16 storage is allowed to keep files small.
 
 from __future__ import annotations
 
+import os
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from engine.core.atomic import atomic_path
 from engine.core.errors import DataError
 from engine.core.vectors import l2_normalize
 from engine.data.dataset import Dataset, PrecomputedEmbeddings
+from engine.data.file_errors import os_error, stat_error
 
 HINT_FORMAT = ("an .npz with arrays 'ids' (N,) and 'vectors' (N, D), or an .npy (N, D) "
                "with rows in manifest order; see engine.embeddings_io.save_embeddings")
@@ -32,7 +34,16 @@ HINT_FORMAT = ("an .npz with arrays 'ids' (N,) and 'vectors' (N, D), or an .npy 
 def load_embeddings(path: str | Path, dataset: Dataset) -> PrecomputedEmbeddings:
     """Vectors for every image of ``dataset`` (rows aligned with ``dataset.ids``)."""
     path = Path(path)
+    if path.is_dir():
+        found = sorted(p.name for p in path.iterdir() if p.suffix.lower() in (".npz", ".npy"))[:3] \
+            if os.access(path, os.R_OK | os.X_OK) else []
+        example = f", e.g. {path / found[0]}" if found else ""
+        raise DataError("is a folder; give the .npz/.npy file", path=path, field="embeddings",
+                        hint=f"pass --embeddings FILE with the embeddings file itself{example}")
     if not path.is_file():
+        err = stat_error(path)
+        if err is not None and not isinstance(err, FileNotFoundError):
+            raise os_error(err, path, "the embeddings")
         raise DataError("embedding file not found", path=path, hint=HINT_FORMAT)
     suffix = path.suffix.lower()
     if suffix == ".npy":
@@ -51,6 +62,8 @@ def _open(path: Path):
             msg = "it stores Python objects (e.g. ids as an object array)"
         raise DataError(f"cannot read embeddings: {msg}", path=path,
                         hint="save ids as a string array, e.g. np.asarray(ids, dtype=str)") from None
+    except (PermissionError, IsADirectoryError) as exc:
+        raise os_error(exc, path, "the embeddings") from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"cannot read embeddings (truncated or not a numpy file): {exc}", path=path,
                         hint=HINT_FORMAT) from None
@@ -88,6 +101,8 @@ def _load_npz(path: Path, dataset: Dataset) -> PrecomputedEmbeddings:
                             hint="save ids as a string array, e.g. np.asarray(ids, dtype=str)") from None
         raise DataError(f"cannot read embeddings (truncated or corrupt): {exc}", path=path,
                         hint=HINT_FORMAT) from None
+    except (PermissionError, IsADirectoryError) as exc:
+        raise os_error(exc, path, "the embeddings") from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"cannot read embeddings (truncated or corrupt): {exc}", path=path,
                         hint=HINT_FORMAT) from None

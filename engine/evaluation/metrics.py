@@ -11,14 +11,32 @@ the tests check them against ``sklearn.metrics.precision_recall_fscore_support``
 * the best-F1 threshold is chosen on the VALIDATION rows only and then applied to
   the test rows; the user threshold (default 0.7) is reported as well.
 * a prediction is ``score >= threshold`` (scikit-learn's convention).
+* ``evaluate_method`` also fits the method's calibrator on the validation rows
+  (engine.evaluation.calibration) and applies every threshold on the scale it is
+  asked for ("raw" or "calibrated"); micro/macro AUC, mAP and the ranking metrics
+  (engine.evaluation.ranking) always use the raw scores, so calibration never
+  changes them. Per-keyword thresholds: engine.evaluation.thresholds.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import asdict, is_dataclass
 
 import numpy as np
+
+from engine.evaluation.calibration import brier_score, expected_calibration_error, fit_calibration
+from engine.evaluation.ranking import image_ranking, keyword_retrieval
+from engine.evaluation.results import (
+    CalibrationMetrics,
+    MethodEvaluation,
+    MethodMetrics,
+    OperatingPoint,
+    PerKeywordThresholdMetrics,
+    RankingMetrics,
+    ValidationMetrics,
+)
+from engine.evaluation.thresholds import per_keyword_threshold_metrics, per_keyword_thresholds
 
 ROC_POINTS = 400
 
@@ -155,33 +173,72 @@ def embedding_stats(emb: np.ndarray, *, sample: int = 500, seed: int = 0) -> dic
     return {"mean_pairwise_cosine": mean_cos, "near_zero_fraction": near_zero, "sparsity": float(np.mean(hoyer))}
 
 
-def evaluate_method(scores: np.ndarray, labels: np.ndarray, val_mask: np.ndarray, test_mask: np.ndarray,
-                    user_threshold: float) -> dict[str, Any]:
-    """One method, one seed: metrics on test rows, best-F1 threshold from validation rows.
+SCALES = ("calibrated", "raw")
 
-    Returns {"metrics": nested floats, "best_threshold", "per_keyword", "roc"}.
-    """
+
+def _best_or(scores: np.ndarray, labels: np.ndarray, fallback: float) -> float:
+    thr = best_f1_threshold(scores, labels)
+    return thr if math.isfinite(thr) else float(fallback)  # no positive on validation: the user threshold
+
+
+def _validation_metrics(scores: np.ndarray, labels: np.ndarray) -> ValidationMetrics:
+    """Micro ROC AUC and mAP of the validation rows (what methods are compared by)."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y = labels.ravel()
+    micro = float(roc_auc_score(y, scores.ravel())) if y.any() and not y.all() else float("nan")
+    y_cols, s_cols = _columns(labels, scores)
+    aps = [average_precision_score(yc, sc) for yc, sc in zip(y_cols, s_cols) if yc.any()]
+    return ValidationMetrics(micro, float(np.mean(aps)) if aps else float("nan"))
+
+
+def _test_metrics(raw_test, named_test, p_test, y_test, thr, user_threshold, kw_thr, aucs,
+                  validation: ValidationMetrics) -> MethodMetrics:
+    ranking = ranking_metrics(raw_test, y_test, aucs)
+    return MethodMetrics(
+        ranking["micro_auc"], ranking["macro_auc"], ranking["map"],
+        best_f1=OperatingPoint.from_counts(threshold_metrics(named_test, y_test, thr)),
+        at_threshold=OperatingPoint.from_counts(threshold_metrics(named_test, y_test, user_threshold)),
+        calibration=CalibrationMetrics(brier_score(p_test, y_test), expected_calibration_error(p_test, y_test)),
+        ranking=RankingMetrics(**image_ranking(raw_test, y_test), **keyword_retrieval(raw_test, y_test)),
+        per_keyword_threshold=PerKeywordThresholdMetrics(**per_keyword_threshold_metrics(named_test, y_test, kw_thr)),
+        validation=validation,
+    )
+
+
+def evaluate_method(scores: np.ndarray, labels: np.ndarray, val_mask: np.ndarray, test_mask: np.ndarray,
+                    user_threshold: float, *, scale: str = "raw") -> MethodEvaluation:
+    """One method, one seed. Everything chosen (the calibrator, the best-F1 threshold,
+    the per-keyword thresholds) is fitted on the VALIDATION rows; every reported figure
+    is on the test rows. ``scale`` ("raw" or "calibrated") is the scale thresholds
+    apply to; AUCs, mAP and ranking metrics always use the raw scores."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown score scale {scale!r}")
     labels = np.asarray(labels, dtype=bool)
-    s_val, y_val = scores[val_mask], labels[val_mask]
-    s_test, y_test = scores[test_mask], labels[test_mask]
-    thr = best_f1_threshold(s_val, y_val)
-    if not math.isfinite(thr):  # no positive on validation: fall back to the user threshold
-        thr = float(user_threshold)
-    best = threshold_metrics(s_test, y_test, thr)
-    user = threshold_metrics(s_test, y_test, user_threshold)
-    aucs = keyword_auc(s_test, y_test)  # once: macro AUC and the per-keyword column
-    metrics = ranking_metrics(s_test, y_test, aucs)
-    metrics["best_f1"] = {k: best[k] for k in ("threshold", "precision", "recall", "f1")}
-    metrics["at_threshold"] = {k: user[k] for k in ("threshold", "precision", "recall", "f1")}
-    per_kw = per_keyword_metrics(s_test, y_test, thr)
+    raw_val, y_val = scores[val_mask], labels[val_mask]
+    raw_test, y_test = scores[test_mask], labels[test_mask]
+    cal = fit_calibration(raw_val, y_val)
+    p_val, p_test = cal.apply(raw_val), cal.apply(raw_test)
+    on_scale = {"raw": (raw_val, raw_test), "calibrated": (p_val, p_test)}
+    thresholds = {name: _best_or(v, y_val, user_threshold) for name, (v, _) in on_scale.items()}
+    named_val, named_test = on_scale[scale]
+    thr = thresholds[scale]
+    kw_thr = per_keyword_thresholds(named_val, y_val, thr)
+    aucs = keyword_auc(raw_test, y_test)  # once: macro AUC and the per-keyword column
+    metrics = _test_metrics(raw_test, named_test, p_test, y_test, thr, user_threshold, kw_thr, aucs,
+                            _validation_metrics(raw_val, y_val))
+    per_kw = per_keyword_metrics(named_test, y_test, thr)
     per_kw["prevalence"] = per_kw["support"] / max(len(y_test), 1)
     per_kw["auc"] = aucs
-    return {"metrics": metrics, "best_threshold": thr, "per_keyword": per_kw, "roc": roc_points(s_test, y_test)}
+    per_kw["threshold"] = kw_thr
+    return MethodEvaluation(metrics, thr, per_kw, roc_points(raw_test, y_test), cal, thresholds)
 
 
-def aggregate(runs: list[dict]) -> dict:
-    """Nested per-seed metric dicts -> same nesting with {"mean", "std", "runs"} leaves
-    (std: sample standard deviation, 0 for one run; NaN runs are ignored by mean/std)."""
+def aggregate(runs: list) -> dict:
+    """Nested per-seed metrics (dicts or dataclass records such as MethodMetrics) -> the
+    same nesting as dicts with {"mean", "std", "runs"} leaves (std: sample standard
+    deviation, 0 for one run; NaN runs are ignored by mean/std)."""
+    runs = [asdict(r) if is_dataclass(r) else r for r in runs]
     first = runs[0]
     out: dict = {}
     for key, value in first.items():

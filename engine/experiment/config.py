@@ -9,8 +9,8 @@ import numpy as np
 
 from engine.core.errors import ConfigError
 
-METHODS = ("clip", "prior", "scene_prior", "clip_probe", "sage_self", "sage_cosine", "sage_scene")
 AGGREGATORS = ("mean", "pool", "gcn", "lstm")
+SCORE_SCALES = ("calibrated", "raw")
 DEFAULT_EPOCHS = 12  # chosen on VALIDATION images of the demo (6: worse, 20: +0.005 macro AUC but too slow)
 
 
@@ -39,6 +39,10 @@ class ExperimentConfig:
     # Reference baselines (engine.baselines: label priors and a CLIP linear probe)
     # reported beside the GNN methods; they take well under a second.
     baselines: bool = True
+    # The scale every threshold applies to: "calibrated" (Platt calibrators fitted on
+    # validation images map each method's score to P(keyword | image)) or "raw" (the
+    # method's own score in [-1, 1], as in the poster). AUCs and mAP do not depend on it.
+    score_scale: str = "calibrated"
 
     def __post_init__(self) -> None:
         self.fanout = tuple(self.fanout)
@@ -66,7 +70,8 @@ class ExperimentConfig:
              f"{len(self.fanout)} fan-out(s) for {self.layers} layer(s): every layer needs its own sampled neighbourhood",
              f"give {self.layers} comma-separated fan-outs, e.g. --fanout {','.join(['3'] * self.layers)}")
         need(self.aggregator in AGGREGATORS, "aggregator", f"unknown aggregator {self.aggregator!r}", f"choose from {', '.join(AGGREGATORS)}")
-        need(is_int(self.epochs) and self.epochs >= 0, "epochs", f"epochs must be an integer >= 0, got {self.epochs!r}", "e.g. --epochs 6")
+        need(is_int(self.epochs) and self.epochs >= 1, "epochs", f"epochs must be >= 1 (0 trains nothing), got {self.epochs!r}",
+             f"e.g. --epochs {DEFAULT_EPOCHS}")
         need(isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0, "lr", f"learning rate must be > 0, got {self.lr!r}", "e.g. --lr 0.001")
         need(is_int(self.negatives) and self.negatives >= 1, "negatives", f"negatives (Q) must be an integer >= 1, got {self.negatives!r}", "e.g. --negatives 1")
         need(is_int(self.batch_size) and self.batch_size >= 1, "batch_size", f"batch size must be an integer >= 1, got {self.batch_size!r}", "e.g. --batch-size 512")
@@ -82,7 +87,9 @@ class ExperimentConfig:
         need(isinstance(self.baselines, (bool, np.bool_)), "baselines", f"baselines must be true or false, got {self.baselines!r}",
              "true reports the reference baselines, false leaves them out (--no-baselines)")
         need(isinstance(self.threshold, (int, float)) and math.isfinite(self.threshold) and -1 <= self.threshold <= 1,
-             "threshold", f"threshold must be a score in [-1, 1] (every method's scores lie there), got {self.threshold!r}", "e.g. --threshold 0.7")
+             "threshold", f"threshold must be a score in [-1, 1] (raw scores lie there, calibrated ones in [0, 1]), got {self.threshold!r}", "e.g. --threshold 0.7")
+        need(self.score_scale in SCORE_SCALES, "score_scale", f"unknown score scale {self.score_scale!r}",
+             f"choose from {', '.join(SCORE_SCALES)} (--scores)")
         check_fractions(self.split)
 
     @property

@@ -13,6 +13,8 @@ import numpy as np
 from engine.core.vectors import l2_normalize
 from engine.data.attributes import AttributeBins
 
+MISSING_LABELS_HINT = "`mmkg-tui info --labels` lists every label that needs a text vector"
+
 
 @dataclass
 class Features:
@@ -35,19 +37,20 @@ def precomputed_features(dataset, n_bins: int = 4) -> Features:
     fills those from a CLIP text tower instead.
     """
     from engine.core.errors import DataError
-    from engine.data.attributes import bin_attributes
+    from engine.data.labels import names_preview, text_labels
 
     emb = dataset.embeddings
     if emb is None:
         raise DataError("the dataset has no precomputed embeddings", path=dataset.source_path,
                         hint="compute CLIP features with `mmkg-tui embed`, or pass --embeddings FILE")
-    bins = bin_attributes(dataset, n_bins)
-    labels = list(dataset.keywords) + list(dataset.scenes) + list(bins.labels)
+    need = text_labels(dataset, n_bins)
+    bins, labels = need.bins, need.all
     missing = [lab for lab in labels if lab not in emb.text]
     if missing:
         raise DataError(
-            f"no text vector for {len(missing)} label(s), e.g. {missing[:3]}",
-            path=emb.path, hint="add them to the embeddings file or let a CLIP text tower embed them",
+            f"no text vector for {len(missing)} of {len(labels)} label(s): {names_preview(missing, quote=True)}",
+            path=emb.path, field="text_labels",
+            hint=f"add them to the embeddings file ({MISSING_LABELS_HINT}) or let a CLIP text tower embed them",
         )
     K, S = dataset.n_keywords, dataset.n_scenes
     d = emb.dim

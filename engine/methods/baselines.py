@@ -17,6 +17,13 @@ GNN's numbers can be read honestly next to them:
   TRAINING images (one closed-form solve for all keywords), its regularisation
   chosen on VALIDATION micro AUC: the simplest supervised use of the same
   features GraphSAGE starts from.
+* ``knn``         -- label transfer: the fraction of the k most CLIP-similar TRAINING
+  images that carry the keyword, k chosen on VALIDATION mAP from ``KNN_GRID``.
+* ``scene_probe`` -- w * scene_prior + (1 - w) * clip_probe (the probe clipped to
+  [0, 1]), the weight w chosen on VALIDATION mAP from ``BLEND_GRID``.
+
+``NEEDS[name]`` says what a baseline needs from the dataset ("scenes"); the
+experiment leaves it out, with the reason, when the dataset lacks it.
 
 A baseline is a pure function ``fn(inp: BaselineInput) -> (M, K) float32`` scoring
 ``inp.eval_rows`` x every keyword. It may read labels of ``inp.train_rows`` (to
@@ -46,7 +53,8 @@ from engine.core.errors import ConfigError
 __all__ = [
     "BaselineInput", "BASELINES", "SCALES", "LAMBDA_GRID", "RidgeProbe", "register", "get_baseline",
     "baseline_scores", "score_scale", "train_prevalence", "scene_conditional", "fit_ridge_probe",
-    "probability_to_score", "probe_to_score",
+    "probability_to_score", "probe_to_score", "NEEDS", "KNN_GRID", "BLEND_GRID", "knn_probabilities",
+    "mean_average_precision", "choose_on_validation",
 ]
 
 
@@ -71,10 +79,14 @@ SCALES: dict[str, str] = {}  # method -> how its scores map into [-1, 1]
 EMBEDDING_SCALE = "cosine similarity of image and keyword embeddings"
 
 
-def register(name: str, *, scale: str) -> Callable[[BaselineFn], BaselineFn]:
+NEEDS: dict[str, tuple[str, ...]] = {}  # method -> what the dataset must have (engine.methods.catalog)
+
+
+def register(name: str, *, scale: str, needs: tuple[str, ...] = ()) -> Callable[[BaselineFn], BaselineFn]:
     def deco(fn: BaselineFn) -> BaselineFn:
         BASELINES[name] = fn
         SCALES[name] = scale
+        NEEDS[name] = tuple(needs)
         return fn
 
     return deco
@@ -147,19 +159,25 @@ def prior(inp: BaselineInput) -> np.ndarray:
     return np.broadcast_to(probability_to_score(p), (len(inp.eval_rows), len(p))).copy()
 
 
-@register("scene_prior", scale="2p - 1, p = P(keyword | scene) on training images (add-one smoothed)")
-def scene_prior(inp: BaselineInput) -> np.ndarray:
-    """P(keyword | the image's scene) from training images; no scene -> the global prior."""
+def scene_probabilities(inp: BaselineInput, rows: np.ndarray) -> np.ndarray:
+    """(len(rows), K) P(keyword | the row's scene) from training images; no scene -> the global prior."""
     ds = inp.dataset
     train = np.asarray(inp.train_rows, dtype=np.int64)
     y = inp.labels(train)
     table = scene_conditional(y, ds.image_scene[train], ds.n_scenes)
     p = train_prevalence(y)
-    sc = ds.image_scene[np.asarray(inp.eval_rows, dtype=np.int64)].astype(np.int64)
+    sc = ds.image_scene[np.asarray(rows, dtype=np.int64)].astype(np.int64)
     out = np.tile(p, (len(sc), 1))
     has = sc >= 0
     out[has] = table[sc[has]]
-    return probability_to_score(out)
+    return out
+
+
+@register("scene_prior", scale="2p - 1, p = P(keyword | scene) on training images (add-one smoothed)",
+          needs=("scenes",))
+def scene_prior(inp: BaselineInput) -> np.ndarray:
+    """P(keyword | the image's scene) from training images; no scene -> the global prior."""
+    return probability_to_score(scene_probabilities(inp, inp.eval_rows))
 
 
 # ------------------------------------------------------------------ ridge probe
@@ -228,3 +246,91 @@ def clip_probe(inp: BaselineInput) -> np.ndarray:
     probe = fit_ridge_probe(img[inp.train_rows], inp.labels(inp.train_rows),
                             img[inp.val_rows], inp.labels(inp.val_rows))
     return probe_to_score(probe.predict(img[np.asarray(inp.eval_rows, dtype=np.int64)]))
+
+
+# ------------------------------------------------------------ nearest neighbours
+KNN_GRID = (5, 10, 20, 50)  # k candidates, chosen on validation mAP
+BLEND_GRID = tuple(i / 10 for i in range(11))  # scene-prior weight candidates, chosen on validation mAP
+
+
+def mean_average_precision(y: np.ndarray, s: np.ndarray) -> float:
+    """Mean over keyword columns with a positive of scikit-learn's average precision (NaN if none)."""
+    from sklearn.metrics import average_precision_score
+
+    y = np.asarray(y, dtype=bool)
+    aps = [average_precision_score(y[:, k], s[:, k]) for k in range(y.shape[1]) if y[:, k].any()]
+    return float(np.mean(aps)) if aps else float("nan")
+
+
+def choose_on_validation(candidates, score_of) -> tuple[object, dict]:
+    """The candidate with the best finite ``score_of(candidate)`` (first on ties; the first
+    candidate if none scores), and every candidate's score."""
+    scores = {c: score_of(c) for c in candidates}
+    best = None
+    for c, v in scores.items():
+        if np.isfinite(v) and (best is None or v > scores[best]):
+            best = c
+    return (candidates[0] if best is None else best), scores
+
+
+def _top_k(sim: np.ndarray, k: int) -> np.ndarray:
+    """(B, k) column indices of the k largest entries per row, most similar first
+    (argpartition, then a stable sort of those k: equal similarities keep the lower index
+    first among the selected)."""
+    if k < sim.shape[1]:
+        part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        part.sort(axis=1)
+    else:
+        part = np.broadcast_to(np.arange(sim.shape[1]), sim.shape).copy()
+    order = np.argsort(-np.take_along_axis(sim, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+def knn_probabilities(x_train: np.ndarray, y_train: np.ndarray, x_query: np.ndarray, ks,
+                      budget: int = 1 << 24) -> dict[int, np.ndarray]:
+    """k -> (Q, K) fraction of the query's k most cosine-similar training images carrying
+    each keyword, for every k in ``ks``."""
+    from engine.core.vectors import l2_normalize
+
+    xt = l2_normalize(np.asarray(x_train, dtype=np.float32))
+    xq = l2_normalize(np.asarray(x_query, dtype=np.float32))
+    y = np.asarray(y_train, dtype=np.float64)
+    kmax = min(max(ks), len(xt))
+    out = {k: np.zeros((len(xq), y.shape[1])) for k in ks}
+    block = max(1, budget // max(kmax * y.shape[1], 1))  # (block, kmax, K) neighbour labels at a time
+    for lo in range(0, len(xq), block):
+        sim = xq[lo:lo + block] @ xt.T
+        top = _top_k(sim, kmax)
+        cum = np.cumsum(y[top], axis=1)  # (B, kmax, K)
+        for k in ks:
+            kk = min(k, kmax)
+            out[k][lo:lo + block] = cum[:, kk - 1] / kk
+    return out
+
+
+@register("knn", scale="2p - 1, p = fraction of the k most CLIP-similar training images with the keyword")
+def knn(inp: BaselineInput) -> np.ndarray:
+    """Label transfer from the k nearest training images in CLIP space, k chosen on validation mAP."""
+    img = inp.features.image
+    x_train, y_train = img[inp.train_rows], inp.labels(inp.train_rows)
+    val = knn_probabilities(x_train, y_train, img[inp.val_rows], KNN_GRID)
+    y_val = inp.labels(inp.val_rows)
+    k, _ = choose_on_validation(KNN_GRID, lambda k: mean_average_precision(y_val, val[k]))
+    p = knn_probabilities(x_train, y_train, img[np.asarray(inp.eval_rows, dtype=np.int64)], (k,))[k]
+    return probability_to_score(p)
+
+
+@register("scene_probe", scale="2p - 1, p = w * scene_prior + (1 - w) * clip_probe (clipped to [0, 1]), "
+                               "w chosen on validation", needs=("scenes",))
+def scene_probe(inp: BaselineInput) -> np.ndarray:
+    """Blend of the scene prior and the CLIP probe, the weight chosen on validation mAP."""
+    img = inp.features.image
+    probe = fit_ridge_probe(img[inp.train_rows], inp.labels(inp.train_rows),
+                            img[inp.val_rows], inp.labels(inp.val_rows))
+    y_val = inp.labels(inp.val_rows)
+    scene_val = scene_probabilities(inp, inp.val_rows)
+    probe_val = np.clip(probe.predict(img[inp.val_rows]), 0.0, 1.0)
+    w, _ = choose_on_validation(BLEND_GRID, lambda w: mean_average_precision(y_val, w * scene_val + (1 - w) * probe_val))
+    rows = np.asarray(inp.eval_rows, dtype=np.int64)
+    p = w * scene_probabilities(inp, rows) + (1 - w) * np.clip(probe.predict(img[rows]), 0.0, 1.0)
+    return probability_to_score(p)

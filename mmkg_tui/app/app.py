@@ -1,10 +1,12 @@
-"""The Textual app. `create_app(...)` builds it for the CLI and for tests.
+"""The Textual app, thin: it opens the session (two workers' phases, app/loading.py),
+shows the main screen as soon as the dataset is loaded, routes training messages to
+the controller (app/training.py) and forwards the session's changes to the views.
 
-State lives in a :class:`~mmkg_tui.session.Session`; the app mirrors the parts the
-views follow as reactives (``threshold``, ``method``, ``run_serial``). Slow work runs in
-thread workers (loading, training) that post messages back; one handler
-(``on_worker_state_changed``) routes any unexpected worker failure to a notification
-and the log, and the app keeps running.
+The :class:`~mmkg_tui.app.state.Session` owns the threshold, the method and the
+current run; ``app.threshold`` / ``app.method`` read and write it (nothing is
+mirrored). Every change is published on ``app.state_changed`` (a Textual Signal the
+views subscribe to) with its reason. One handler (``on_worker_state_changed``)
+routes any unexpected worker failure to a notification and the log.
 """
 
 from __future__ import annotations
@@ -18,27 +20,17 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.worker import Worker, WorkerState
+from textual.signal import Signal
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine import api
-from mmkg_tui.app.messages import (
-    LoadFailed,
-    LoadStatus,
-    SessionReady,
-    TrainingCancelled,
-    TrainingDone,
-    TrainingFailed,
-    TrainingLog,
-    TrainingProgress,
-)
-from mmkg_tui.app.state import (
-    LoadRequest,
-    Session,
-    clamp_threshold,
-    default_config,
-    open_session,
-)
-from mmkg_tui.present.progress import Coalescer, SnapshotBuilder
+from mmkg_tui.app import messages as msg
+from mmkg_tui.app.loading import LoadRequest, attach_engine, open_dataset
+from mmkg_tui.app.settings import UserSettings, config_path
+from mmkg_tui.app.state import Session
+from mmkg_tui.app.store import AppState, Place, remember_place, remember_theme
+from mmkg_tui.app.training import TrainingController
+from mmkg_tui.present.progress import Coalescer
 from mmkg_tui.screens.confirm import ConfirmScreen
 from mmkg_tui.screens.error import ErrorScreen
 from mmkg_tui.screens.help import HelpScreen
@@ -48,17 +40,15 @@ from mmkg_tui.views.train import TrainView
 from mmkg_tui.widgets.palette import MMKGCommands
 from mmkg_tui.widgets.topbar import TopBar
 
-PROGRESS_INTERVAL_S = 0.1  # at most ~10 progress messages a second
+PROGRESS_INTERVAL_S = 0.1  # loading status: at most ~10 messages a second
+MAIN_SHOWN_WAIT_S = 5.0  # the graph build waits at most this long for the main screen's first frame
 
 
 def freeze_heap() -> None:
-    """Move every object alive now to the collector's permanent generation.
-
-    The app's heap is large and long-lived (libraries, the dataset, the run: 300k-500k
-    objects) and a full (generation 2) collection walks all of it: 150-250 ms with the
-    GIL held, on whichever thread triggers it -- while training that froze the event
-    loop. Frozen objects are still freed by reference counting; only reference cycles
-    among them that become garbage later are kept (a few widgets per recompose)."""
+    """Move every object alive now to the collector's permanent generation (a full
+    collection of the large long-lived heap took 150-250 ms with the GIL held and
+    froze the event loop while training). Frozen objects are still freed by
+    reference counting."""
     gc.freeze()
 
 
@@ -67,127 +57,195 @@ class MMKGApp(App):
     TITLE = "mmkg-tui"
     COMMANDS = App.COMMANDS | {MMKGCommands}
     BINDINGS = [
-        Binding("question_mark", "help", "Help", key_display="?", id="app.help", tooltip="This help"),
-        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit (asks first while training runs)"),
+        Binding("question_mark", "help", "help", key_display="?", id="app.help", tooltip="This help"),
+        Binding("q", "quit", "quit", id="app.quit", tooltip="Quit (asks first while training runs)"),
     ]
 
-    threshold: reactive[float] = reactive(0.7, always_update=True)
-    method: reactive[str] = reactive("")
-    run_serial: reactive[int] = reactive(0)
+    # responsive classes on the screen: -narrow (80 columns), -normal, -wide (200); -short / -tall
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-normal"), (170, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (50, "-tall")]
+
     training: reactive[bool] = reactive(False, bindings=True)
 
     def __init__(self, request: LoadRequest, *, threshold: float | None = None,
-                 train_defaults: dict[str, Any] | None = None) -> None:
+                 train_defaults: dict[str, Any] | None = None, settings: UserSettings | None = None) -> None:
         super().__init__()
         self.request = request
+        self.settings = settings or UserSettings()
         self.initial_threshold = threshold
-        self.train_overrides = train_defaults or {}
+        self.train_overrides = {**self.settings.training, **(train_defaults or {})}
         self.session: Session | None = None
         self.main_screen: MainScreen | None = None
-        self._cancel_training: threading.Event | None = None
-        self._cancel_load = threading.Event()
+        self.controller = TrainingController(self)
+        self.state_changed: Signal[str] = Signal(self, "state-changed")
         self.view_errors: list[str] = []  # view update failures (shown as notifications)
-
-    # ------------------------------------------------------------ loading
-    def on_mount(self) -> None:
-        self.push_screen(LoadingScreen())
-        self.load_session()
-
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False, name="load")
-    def load_session(self) -> None:
-        gate = Coalescer(PROGRESS_INTERVAL_S)
-        last = [""]
-
-        def say(text: str) -> None:  # stage changes always pass, counters at most ~10/s
-            stage = text.split(" ")[0]
-            if gate.ready(force=stage != last[0]):
-                self.post_message(LoadStatus(text))
-            last[0] = stage
-
-        try:
-            session = open_session(self.request, say=say, cancel=self._cancel_load,
-                                   threshold=self.initial_threshold)
-        except api.Cancelled:
-            return
-        except api.MMKGError as exc:
-            self.post_message(LoadFailed(exc.format()))
-            return
-        self.post_message(SessionReady(session))
-
-    def on_load_status(self, message: LoadStatus) -> None:
-        if isinstance(self.screen, LoadingScreen):
-            self.screen.set_status(message.text)
-
-    def on_load_failed(self, message: LoadFailed) -> None:
-        self.switch_screen(ErrorScreen("Cannot open the data", message.text))
-
-    def on_session_ready(self, message: SessionReady) -> None:
-        self.session = message.session
-        self.set_reactive(MMKGApp.threshold, message.session.threshold)
-        self.set_reactive(MMKGApp.method, message.session.method or "")
-        self.main_screen = MainScreen(self.train_form_defaults())
-        self.switch_screen(self.main_screen)
-        for note in message.session.notes:
-            self.notify(note, timeout=4)
-        # warm_up starts after the main screen's first frame (MainScreen.on_mount): its
-        # imports hold the GIL and would otherwise delay that frame by ~1 s on a cold start
-
-    @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False, name="warm-up")
-    def warm_up(self) -> None:
-        """Import what training needs while the app is idle (engine.api.warm_up: torch,
-        DGL, scikit-learn's metrics and torch._dynamo froze the event loop for 200-300 ms
-        each when first imported by the training worker), then freeze the long-lived
-        heap (see freeze_heap)."""
-        if self._cancel_load.is_set():
-            return
-        api.warm_up()
-        freeze_heap()
-
-    def train_form_defaults(self) -> dict[str, Any] | None:
-        cfg = default_config()
-        if cfg is None:
-            return None
-        return {**cfg.to_dict(), **self.train_overrides}
+        self._busy_threads: set[str] = set()  # "load" / "warm-up" while their thread works
+        self.main_shown = threading.Event()  # set after the main screen's first frame
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
 
     # -------------------------------------------------------------- state
-    def validate_threshold(self, value: float) -> float:
-        return clamp_threshold(value)
+    @property
+    def threshold(self) -> float:
+        return self.session.threshold if self.session is not None else 0.7
 
-    def watch_threshold(self, value: float) -> None:
+    @threshold.setter
+    def threshold(self, value: float) -> None:
         if self.session is not None:
             self.session.set_threshold(value)
 
-    def watch_method(self, value: str) -> None:
-        if self.session is not None and value and value != self.session.method:
-            self.session.set_method(value)
+    @property
+    def method(self) -> str:
+        return (self.session.method or "") if self.session is not None else ""
 
     def set_method(self, method: str) -> None:
         if self.session is not None and method in self.session.methods:
             self.session.set_method(method)
-            self.method = method
 
     def cycle_method(self, step: int = 1) -> None:
-        methods = self.session.methods if self.session else []
-        if not methods:
+        if self.session is None or self.session.cycle_method(step) is None:
             self.notify("No run yet: press r to train.", severity="warning")
+
+    def _session_changed(self, reason: str) -> None:
+        self.state_changed.publish(reason)
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------ loading
+    def on_mount(self) -> None:
+        theme = AppState.load().theme or self.settings.theme
+        if theme and theme in self.available_themes:
+            self.theme = theme
+        self.push_screen(LoadingScreen())
+        self.load_session()
+
+    def watch_theme(self, theme: str) -> None:
+        if self.session is not None:  # picked by the user (the palette), not at start-up
+            remember_theme(theme)
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False, name="load")
+    def load_session(self) -> None:
+        """Phase 1 (dataset, features), then phase 2 (graph, last run) in the same worker."""
+        self._busy_threads.add("load")
+        try:
+            self._load(get_current_worker().cancelled_event)
+        finally:
+            self._busy_threads.discard("load")
+
+    def _load(self, cancel) -> None:
+        gate, last = Coalescer(PROGRESS_INTERVAL_S), [""]
+
+        def say(text: str) -> None:  # stage changes always pass, counters at most ~10/s
+            stage = text.split(" ")[0]
+            if gate.ready(force=stage != last[0]):
+                self.post_message(msg.LoadStatus(text))
+            last[0] = stage
+
+        try:
+            session = open_dataset(self.request, say=say, cancel=cancel, threshold=self.initial_threshold)
+            self.post_message(msg.SessionReady(session))
+            # torch's import holds the GIL for seconds: let the main screen's first frame out first
+            self.main_shown.wait(MAIN_SHOWN_WAIT_S)
+            staged = Session(session.dataset, session.features, threshold=session.threshold)
+            attach_engine(staged, reopen_last=self.request.reopen_last and session.run is None, say=say)
+        except api.Cancelled:
             return
-        i = methods.index(self.method) if self.method in methods else -1
-        self.set_method(methods[(i + step) % len(methods)])
+        except api.MMKGError as exc:
+            self.post_message(msg.LoadFailed(exc.format()))
+            return
+        if not cancel.is_set():
+            self.post_message(msg.EngineReady(staged))
 
-    def set_run(self, run: Any, run_dir: str | None) -> None:
-        self.session.set_run(run, run_dir)
-        self.run_serial += 1
-        self.method = self.session.method
+    def on_load_status(self, message: msg.LoadStatus) -> None:
+        if isinstance(self.screen, LoadingScreen):
+            self.screen.set_status(message.text)
+        else:
+            self.set_background_status(message.text)
 
+    def set_background_status(self, text: str) -> None:
+        self.background_status = text
+        for bar in self.main_screen.query(TopBar) if self.main_screen is not None else ():
+            bar.set_status(text)
+
+    background_status: str = ""
+
+    def on_load_failed(self, message: msg.LoadFailed) -> None:
+        self.switch_screen(ErrorScreen("Cannot open the data", message.text))
+
+    def on_session_ready(self, message: msg.SessionReady) -> None:
+        session = self.session = message.session
+        self.restore_place(session)
+        session.listeners.append(self._session_changed)
+        self.main_screen = MainScreen(self.train_form_defaults(), initial=self.initial_view)
+        self.switch_screen(self.main_screen)
+
+    def on_engine_ready(self, message: msg.EngineReady) -> None:
+        """The graph (built in the worker on a scratch session) joins the live one."""
+        staged, session = message.session, self.session
+        session.notes.extend(staged.notes)
+        if staged.run is not None and session.run is None:
+            session.set_run(staged.run, staged.run_dir)
+            self.restore_place(session, threshold_too=self.initial_threshold is None)
+        session.set_graph(staged.kg, staged.summary, staged.strategies)
+        self.set_background_status("")
+        for note in session.notes:
+            self.notify(note, timeout=4)
+        self.warm_up()
+
+    initial_view: str = "overview"
+
+    def restore_place(self, session: Session, *, threshold_too: bool = True) -> None:
+        """The threshold, method and view the user left this dataset with."""
+        place = AppState.load().places.get(api.dataset_fingerprint(session.dataset))
+        if place is None:
+            return
+        if place.view:
+            self.initial_view = place.view
+        if place.threshold is not None and threshold_too and self.initial_threshold is None:
+            session.set_threshold(place.threshold)
+        if place.method and place.method in session.methods:
+            session.set_method(place.method)
+
+    def remember_place(self) -> None:
+        s = self.session
+        if s is None or self.main_screen is None:
+            return
+        remember_place(api.dataset_fingerprint(s.dataset),
+                       Place(threshold=s.threshold, method=s.method, view=self.main_screen.current_view))
+
+    @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False, name="warm-up")
+    def warm_up(self) -> None:
+        """Import what training needs while the app is idle (api.warm_up), then freeze
+        the long-lived heap (see freeze_heap)."""
+        if get_current_worker().is_cancelled:
+            return
+        self._busy_threads.add("warm-up")
+        try:
+            api.warm_up()
+            freeze_heap()
+        finally:
+            self._busy_threads.discard("warm-up")
+
+    def train_form_defaults(self) -> dict[str, Any]:
+        return {**api.ExperimentConfig().to_dict(), **self.train_overrides}
+
+    def config_file(self) -> tuple[str, bool]:
+        """The config file's path (shown in help) and whether it exists."""
+        path = Path(self.settings.path) if self.settings.path else config_path()
+        return str(path), path.is_file()
+
+    def screen_of_views(self) -> MainScreen:
+        return self.main_screen
+
+    # ---------------------------------------------------------- top bar
     @on(TopBar.MethodPicked)
     def _method_picked(self, message: TopBar.MethodPicked) -> None:
         self.set_method(message.method)
 
     @on(TopBar.ThresholdEntered)
     def _threshold_entered(self, message: TopBar.ThresholdEntered) -> None:
+        applied = self.session.set_threshold(message.value)
         if not -1.0 <= message.value <= 1.0:
-            self.notify(f"threshold {message.value} clamped to [-1, 1]", severity="warning")
-        self.threshold = message.value
+            self.notify(f"threshold {message.value} clamped to {applied}", severity="warning")
 
     @on(TopBar.ThresholdInvalid)
     def _threshold_invalid(self, message: TopBar.ThresholdInvalid) -> None:
@@ -196,20 +254,7 @@ class MMKGApp(App):
     # ----------------------------------------------------------- training
     @on(TrainView.StartRequested)
     def _start_requested(self, message: TrainView.StartRequested) -> None:
-        if self.training:
-            self.notify("Training is already running (esc cancels).", severity="warning")
-            return
-        try:
-            config = api.ExperimentConfig.from_dict(message.fields)
-            config.validate()
-        except api.MMKGError as exc:
-            self._train_view().write_log(f"invalid settings: {exc.format()}")
-            self.notify(exc.format(), title="Invalid settings", severity="error")
-            return
-        except (TypeError, ValueError) as exc:
-            self.notify(str(exc), title="Invalid settings", severity="error")
-            return
-        self.start_training(config)
+        self.controller.start(message.fields)
 
     @on(TrainView.FormInvalid)
     def _form_invalid(self, message: TrainView.FormInvalid) -> None:
@@ -219,88 +264,25 @@ class MMKGApp(App):
     def _cancel_requested(self) -> None:
         self.cancel_training()
 
-    def start_training(self, config: Any) -> None:
-        self._cancel_training = threading.Event()
-        self.training = True
-        view = self._train_view()
-        view.set_running(True)
-        view.write_log(f"training: {self.session.dataset.n_images:,} images, strategies "
-                       f"{', '.join(config.strategies)}, {config.epochs} epochs, seed {config.seed}")
-        self.run_training(config, self._cancel_training)
-
     def cancel_training(self) -> None:
-        if self._cancel_training is not None and self.training:
-            self._cancel_training.set()
-            self._train_view().write_log("cancelling...")
+        self.controller.cancel()
 
-    @work(thread=True, exclusive=True, group="train", exit_on_error=False, name="train")
-    def run_training(self, config: Any, cancel: threading.Event) -> None:
-        """Thread worker: iterate the experiment, post coalesced progress, save the run."""
-        session = self.session
-        builder, gate = SnapshotBuilder(), Coalescer(PROGRESS_INTERVAL_S)
-        result = None
-        try:
-            for event in api.iter_experiment(session.dataset, session.features, config, cancel=cancel):
-                if hasattr(event, "result"):
-                    result = event.result
-                    break
-                force = builder.update(event)
-                if hasattr(event, "stage") and force:
-                    message = getattr(event, "message", "")
-                    self.post_message(TrainingLog(f"{event.stage}: {message}" if message else event.stage))
-                if gate.ready(force):
-                    self.post_message(TrainingProgress(builder.copy()))
-        except api.Cancelled:
-            self.post_message(TrainingCancelled())
-            return
-        except api.MMKGError as exc:
-            self.post_message(TrainingFailed(exc.format()))
-            return
-        if result is None:
-            self.post_message(TrainingFailed("the experiment ended without a result"))
-            return
-        self.post_message(TrainingProgress(builder.copy()))
-        try:
-            run_dir = api.save_run(result, api.default_run_dir(session.dataset))
-        except (api.MMKGError, OSError) as exc:
-            text = exc.format() if isinstance(exc, api.MMKGError) else str(exc)
-            self.post_message(TrainingDone(result, None, save_error=text))
-            return
-        self.post_message(TrainingDone(result, str(run_dir)))
+    def on_training_progress(self, message: msg.TrainingProgress) -> None:
+        self.controller.progress(message)
 
-    def on_training_progress(self, message: TrainingProgress) -> None:
-        self._train_view().show_progress(message.snapshot)
+    def on_training_log(self, message: msg.TrainingLog) -> None:
+        self.controller.log(message)
 
-    def on_training_log(self, message: TrainingLog) -> None:
-        self._train_view().write_log(message.text)
-
-    def on_training_done(self, message: TrainingDone) -> None:
-        self.training = False
-        view = self._train_view()
-        self.set_run(message.result, message.run_dir)
+    def on_training_done(self, message: msg.TrainingDone) -> None:
+        self.controller.done(message)
         freeze_heap()
-        if message.run_dir:
-            view.write_log(f"saved the run to {message.run_dir}")
-        else:
-            view.write_log(f"the run could not be saved: {message.save_error}")
-            self.notify(f"run not saved: {message.save_error}", severity="warning")
-        view.finish("done: the new run is the current run (views 2, 3 and 5 follow it)", done=True)
-        self.notify("Training done: the new run is now the current run.")
 
-    def on_training_cancelled(self, _message: TrainingCancelled) -> None:
-        self.training = False
-        self._train_view().finish("cancelled: the previous run (if any) stays current", done=False)
-        self._train_view().write_log("training cancelled")
-        self.notify("Training cancelled.")
+    def on_training_cancelled(self, _message: msg.TrainingCancelled) -> None:
+        self.controller.cancelled()
 
-    def on_training_failed(self, message: TrainingFailed) -> None:
-        self.training = False
-        self._train_view().finish("failed (see the log)", done=False)
-        self._train_view().write_log(f"error: {message.text}")
+    def on_training_failed(self, message: msg.TrainingFailed) -> None:
+        self.controller.failed(message.text)
         self.notify(message.text, title="Training failed", severity="error")
-
-    def _train_view(self) -> TrainView:
-        return self.main_screen.query_one(TrainView)
 
     # ------------------------------------------------------ worker errors
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -313,23 +295,67 @@ class MMKGApp(App):
         if event.worker.group == "load":
             self.switch_screen(ErrorScreen("Loading failed unexpectedly", text))
             return
-        if event.worker.group == "train":
-            self.training = False
-            if self.main_screen is not None:
-                self._train_view().finish("failed (see the log)", done=False)
-                self._train_view().write_log(f"error: {text}")
+        if event.worker.group == "train" and self.main_screen is not None:
+            self.controller.failed(text)
         self.notify(text, title=f"{event.worker.name or 'worker'} failed", severity="error", timeout=10)
+
+    def get_system_commands(self, screen):
+        """Textual's commands less its Quit (the palette lists ours, which asks while training)."""
+        for command in super().get_system_commands(screen):
+            if command.title.lower() != "quit":
+                yield command
+
+    async def search_images(self, query: str) -> None:
+        """Show the Images view searching ``query`` (palette filters)."""
+        await self.main_screen.action_show_view("images")
+        self.main_screen.query_one("#images-view").set_query(query)
+
+    # --------------------------------------------------------------- runs
+    def browse_runs(self) -> None:
+        from mmkg_tui.screens.runs import RunBrowser
+
+        s = self.session
+        runs = api.list_runs(s.dataset, AppState.load().run_dirs)
+        self.push_screen(RunBrowser(runs, s.run_dir, s.compare_dir), self._run_chosen)
+
+    def _run_chosen(self, choice) -> None:
+        if choice is None:
+            return
+        if choice.action == "uncompare":
+            self.session.set_compare(None, None)
+            return
+        self.open_run(choice.path, compare=choice.action == "compare")
+
+    @work(thread=True, exclusive=True, group="open-run", exit_on_error=False, name="open-run")
+    def open_run(self, path: str, compare: bool = False) -> None:
+        """Load a run folder off the event loop; the session adopts it on the loop."""
+        try:
+            run = api.load_run(path)
+        except api.MMKGError as exc:
+            self.call_from_thread(self.notify, exc.format(), title="Cannot open the run", severity="error")
+            return
+        self.call_from_thread(self._adopt_run, run, path, compare)
+
+    def _adopt_run(self, run, path: str, compare: bool) -> None:
+        try:
+            if compare:
+                self.session.set_compare(run, path)
+                self.notify(f"comparing with {path} (Evaluate, key 5)")
+            else:
+                self.session.set_run(run, path)
+                self.notify(f"opened {path}")
+        except api.MMKGError as exc:
+            self.notify(exc.format(), title="Cannot open the run", severity="error")
 
     # ------------------------------------------------------------ actions
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        bindings = list(self.main_screen.BINDINGS if self.main_screen else []) + list(self.BINDINGS)
-        self.push_screen(HelpScreen(bindings))
+        self.push_screen(HelpScreen(self))
 
     async def action_quit(self) -> None:
         if not self.training:
-            self.exit()
+            self.leave()
             return
         if isinstance(self.screen, ConfirmScreen):
             return
@@ -337,25 +363,30 @@ class MMKGApp(App):
         def answer(yes: bool | None) -> None:
             if yes:
                 self.cancel_training()
-                self.exit()
+                self.leave()
 
         self.push_screen(ConfirmScreen("Training is running. Cancel it and quit?"), answer)
+
+    def leave(self, return_code: int = 0) -> None:
+        self.remember_place()
+        self.workers.cancel_all()  # the load worker's cancel event stops it at its next check
+        self.exit(return_code=return_code)
+
+    def background_busy(self) -> bool:
+        """True while the load or warm-up thread is still inside its work (after exit,
+        the launcher leaves without waiting for a torch import to finish)."""
+        return bool(self._busy_threads)
 
     def action_exit_app(self) -> None:
         """Leave from the error screen: exit status 2, like the CLI's user errors."""
         self.exit(return_code=2)
 
-    def on_unmount(self) -> None:
-        self._cancel_load.set()
-        if self._cancel_training is not None:
-            self._cancel_training.set()
-
 
 def create_app(data: str | Path | None = None, *, run_dir: str | Path | None = None, dataset: Any = None,
                run: Any = None, reopen_last: bool = True, threshold: float | None = None,
                train_defaults: dict[str, Any] | None = None, embeddings: str | Path | None = None,
-               strict: bool = False, clip_model: str | None = None,
-               clip_pretrained: str | None = None) -> MMKGApp:
+               strict: bool = False, clip_model: str | None = None, clip_pretrained: str | None = None,
+               settings: UserSettings | None = None) -> MMKGApp:
     """Build the app. ``data``/``run_dir`` are paths (CLI); ``dataset``/``run`` are objects
     already in memory (tests). ``train_defaults`` overrides the Train form's defaults;
     the other options are the CLI's data options (see ``mmkg-tui --help``)."""
@@ -364,4 +395,4 @@ def create_app(data: str | Path | None = None, *, run_dir: str | Path | None = N
                           dataset=dataset, run=run, reopen_last=reopen_last,
                           embeddings=None if embeddings is None else str(embeddings), strict=strict,
                           clip_model=clip_model, clip_pretrained=clip_pretrained)
-    return MMKGApp(request, threshold=threshold, train_defaults=train_defaults)
+    return MMKGApp(request, threshold=threshold, train_defaults=train_defaults, settings=settings)

@@ -1,73 +1,77 @@
-"""Messages the app's thread workers post back to the event loop.
+"""Messages the app's thread workers post back to the event loop (dataclasses).
 
-Workers never touch widgets: they post these (``App.post_message`` is thread-safe)
-and the handlers on the event loop update the views.
+Workers never touch widgets: they post these (``post_message`` is thread-safe) and
+the handlers on the event loop update the session and the views.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from textual.message import Message
 
+from engine import api
+from mmkg_tui.app.state import Session
 from mmkg_tui.present.progress import TrainingSnapshot
 
 
+@dataclass
 class LoadStatus(Message):
-    """A loading stage started (shown under the loading indicator)."""
+    """A loading stage started (shown under the loading indicator / in the top bar)."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
+    text: str
 
 
+@dataclass
 class SessionReady(Message):
-    """Dataset, features and graph are loaded (and maybe a run reopened)."""
+    """Phase 1 done: the dataset and its features are loaded (no graph yet)."""
 
-    def __init__(self, session: Any) -> None:
-        super().__init__()
-        self.session = session
+    session: Session
 
 
+@dataclass
+class EngineReady(Message):
+    """Phase 2 done: the graph is built and the last run (if any) reopened, on a
+    scratch session the handler merges into the live one (on the event loop)."""
+
+    session: Session
+
+
+@dataclass
 class LoadFailed(Message):
-    """Loading failed with a user-facing error (engine.errors.MMKGError)."""
+    """Loading failed with a user-facing error (api.MMKGError)."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
+    text: str
 
 
+@dataclass
 class TrainingProgress(Message):
     """Coalesced training progress (at most ~10 a second)."""
 
-    def __init__(self, snapshot: TrainingSnapshot) -> None:
-        super().__init__()
-        self.snapshot = snapshot
+    snapshot: TrainingSnapshot
 
 
+@dataclass
 class TrainingLog(Message):
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
+    text: str
 
 
+@dataclass
 class TrainingDone(Message):
     """Training finished and the run was saved (run_dir None if saving failed)."""
 
-    def __init__(self, result: Any, run_dir: str | None, save_error: str | None = None) -> None:
-        super().__init__()
-        self.result = result
-        self.run_dir = run_dir
-        self.save_error = save_error
+    result: api.RunResult
+    run_dir: str | None
+    save_error: str | None = None
 
 
+@dataclass
 class TrainingCancelled(Message):
     pass
 
 
+@dataclass
 class TrainingFailed(Message):
     """Training stopped on a user-facing error (bad settings, bad data)."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
+    text: str

@@ -1,15 +1,14 @@
 """App-side state: the dataset, its features and graph, the current run, the selected
 method and the threshold, plus the cheap derived numbers every view shows.
 
-Plain Python (no Textual): the heavy part, :func:`open_session`, runs in a thread
-worker; everything else is numpy on cached arrays and is fast enough for the event
+Plain Python (no Textual): opening a session (app/loading.py) runs in thread
+workers; everything here is numpy on cached arrays and is fast enough for the event
 loop (a threshold step recomputes counts on the cached score matrices only).
 It reaches the engine only through ``engine.api``.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -27,55 +26,63 @@ def clamp_threshold(value: float) -> float:
 
 
 @dataclass
-class LoadRequest:
-    """What to open: a data path (None = bundled demo), a run folder, or objects
-    already in memory (tests, benchmarks)."""
-
-    data: str | None = None
-    run_dir: str | None = None
-    dataset: Any = None
-    run: Any = None
-    reopen_last: bool = True
-    embeddings: str | None = None  # precomputed image embeddings file (--embeddings)
-    strict: bool = False  # fail on corrupt images instead of skipping them (--strict)
-    clip_model: str | None = None
-    clip_pretrained: str | None = None
-
-    def clip_config(self) -> Any:
-        """An engine ClipConfig when the user chose a model or weights, else None (defaults)."""
-        if self.clip_model is None and self.clip_pretrained is None:
-            return None
-        kwargs = {k: v for k, v in (("model", self.clip_model), ("pretrained", self.clip_pretrained)) if v}
-        return api.ClipConfig(**kwargs)
-
-
-@dataclass
 class Prediction:
     keyword: str
     score: float
     mark: str  # "TP" | "FP" | "FN" | "TN"
 
 
+Listener = Callable[[str], None]
+REASONS = ("threshold", "method", "run", "data")  # a later reason includes the earlier ones
+
+
 @dataclass
 class Session:
+    """The one owner of what the views follow: the threshold, the method and the
+    current run (plus the dataset, its features and, once built, the graph). Changing
+    one of them goes through a ``set_*`` method, which tells every listener (the app
+    forwards that to the views) with a reason: "threshold", "method", "run" or "data"."""
+
     dataset: Any
     features: Any
-    kg: Any
-    summary: dict[str, Any]
+    kg: Any = None  # the knowledge graph, once attach_engine built it (None before)
+    summary_: dict[str, Any] | None = None
     threshold: float = 0.7
     method: str | None = None
     run: Any = None
     run_dir: str | None = None
     notes: list[str] = field(default_factory=list)
+    strategies: dict[str, str] = field(default_factory=dict)  # reconnection strategy -> one line
     # caches derived from the run (set_run)
     eval_pos: np.ndarray | None = None  # (N,) position of each dataset row in run.eval_rows, -1 if none
-    _test: np.ndarray | None = None  # (M,) bool
+    test_mask: np.ndarray | None = None  # (M,) bool: which eval rows are test images
+    compare: Any = None  # a second run of this dataset shown beside the current one (Evaluate)
+    compare_dir: str | None = None
+    listeners: list[Listener] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self.threshold = clamp_threshold(self.threshold)
-        self._kw_sets = None
         if self.run is not None:
-            self.set_run(self.run, self.run_dir)
+            self._adopt_run(self.run, self.run_dir)
+
+    def _tell(self, reason: str) -> None:
+        for listener in list(self.listeners):
+            listener(reason)
+
+    # ---------------------------------------------------------------- graph
+    @property
+    def engine_ready(self) -> bool:
+        """True once the graph is built (torch and DGL are loaded)."""
+        return self.kg is not None
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The graph summary once built, else the dataset-only part of it."""
+        return self.summary_ if self.summary_ is not None else dataset_summary(self.dataset, self.features)
+
+    def set_graph(self, kg: Any, summary: dict[str, Any], strategies: dict[str, str]) -> None:
+        self.kg, self.summary_, self.strategies = kg, summary, dict(strategies)
+        self._tell("data")
 
     # ------------------------------------------------------------------ run
     @property
@@ -86,22 +93,48 @@ class Session:
     def methods(self) -> list[str]:
         return list(self.run.methods) if self.run is not None else []
 
+    @property
+    def n_test(self) -> int:
+        return int(self.test_mask.sum()) if self.test_mask is not None else 0
+
     def set_run(self, run: Any, run_dir: str | Path | None = None) -> None:
         """Make ``run`` the current run; it must belong to this dataset."""
+        self._adopt_run(run, run_dir)
+        self._tell("run")
+
+    def _adopt_run(self, run: Any, run_dir: str | Path | None) -> None:
         check_run_matches(run, self.dataset)
         self.run = run
         self.run_dir = str(run_dir) if run_dir is not None else None
         pos = np.full(self.dataset.n_images, -1, dtype=np.int64)
         pos[np.asarray(run.eval_rows, dtype=np.int64)] = np.arange(len(run.eval_rows))
         self.eval_pos = pos
-        self._test = np.asarray(run.test_mask(), dtype=bool)
+        self.test_mask = np.asarray(run.test_mask(), dtype=bool)
         if self.method not in run.methods:
             self.method = preferred_method(run.methods)
+
+    def set_compare(self, run: Any, run_dir: str | None) -> None:
+        """Compare ``run`` (same dataset) with the current run; None stops comparing."""
+        if run is not None:
+            check_run_matches(run, self.dataset)
+        self.compare, self.compare_dir = run, run_dir
+        self._tell("run")
 
     def set_method(self, method: str) -> None:
         if method not in self.methods:
             raise ValueError(f"unknown method {method!r}; the run has {self.methods}")
-        self.method = method
+        if method != self.method:
+            self.method = method
+            self._tell("method")
+
+    def cycle_method(self, step: int = 1) -> str | None:
+        """The next (step 1) or previous (-1) method of the run; None without a run."""
+        methods = self.methods
+        if not methods:
+            return None
+        i = methods.index(self.method) if self.method in methods else -1
+        self.set_method(methods[(i + step) % len(methods)])
+        return self.method
 
     def best_threshold(self, method: str | None = None) -> float | None:
         """The method's best-F1 threshold (chosen on validation rows by the engine)."""
@@ -111,8 +144,17 @@ class Session:
         return None if value is None else clamp_threshold(value)
 
     def set_threshold(self, value: float) -> float:
-        self.threshold = clamp_threshold(value)
+        """The one place a threshold is clamped (to [-1, 1], 1e-4)."""
+        value = clamp_threshold(value)
+        if value != self.threshold:
+            self.threshold = value
+            self._tell("threshold")
         return self.threshold
+
+    @property
+    def score_scale(self) -> str:
+        """How the current method's scores read ("raw" until the engine calibrates)."""
+        return "raw"
 
     # -------------------------------------------------------------- scores
     def scores(self, method: str | None = None) -> np.ndarray:
@@ -120,7 +162,7 @@ class Session:
 
     def test_scores_labels(self, method: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         m = method or self.method
-        return self.run.scores[m][self._test], self.run.labels[self._test]
+        return self.run.scores[m][self.test_mask], self.run.labels[self.test_mask]
 
     def threshold_metrics(self, method: str | None = None, threshold: float | None = None) -> dict:
         """Micro P/R/F1, fpr/tpr and counts on the test rows at ``threshold``."""
@@ -213,6 +255,31 @@ class Session:
             keep &= self._text_match(text)
         return np.nonzero(keep)[0]
 
+    def query_rows(self, query: Any, errors_only: bool = False) -> np.ndarray:
+        """Dataset rows matching a parsed search query (mmkg_tui.present.query.Query):
+        every word, the split, any matching scene (per scene: term), any keyword
+        containing each kw: term, and errors when asked."""
+        ds = self.dataset
+        keep = np.ones(ds.n_images, dtype=bool)
+        for word in query.words:
+            keep &= self._text_match(word)
+        if query.split is not None:
+            keep &= (np.asarray(self.run.split) == query.split) if self.run is not None else False
+        for frag in query.scenes:
+            hit = np.array([frag in sc.lower() for sc in ds.scenes] + [False])
+            keep &= hit[ds.image_scene]
+        rows = np.repeat(np.arange(ds.n_images), np.diff(ds.kw_indptr))
+        for frag in query.keywords:
+            hit = np.array([frag in k.lower() for k in ds.keywords] + [False])
+            match = np.zeros(ds.n_images, dtype=bool)
+            match[rows[hit[ds.kw_indices]]] = True
+            keep &= match
+        if query.errors or errors_only:
+            mask = np.zeros(ds.n_images, dtype=bool)
+            mask[self.error_rows()] = True
+            keep &= mask
+        return np.nonzero(keep)[0]
+
     def _text_match(self, text: str) -> np.ndarray:
         ds = self.dataset
         kw_hit = np.array([text in k.lower() for k in ds.keywords] + [False])
@@ -242,73 +309,19 @@ def check_run_matches(run: Any, dataset: Any) -> None:
         )
 
 
-ProgressFn = Callable[[str], None]
-
-
-def describe_progress(event: Any) -> str:
-    """An engine.progress.Progress as one status line: 'decode+embed images 120/3000'."""
-    total = f"/{event.total:,}" if getattr(event, "total", None) else ""
-    message = f"  {event.message}" if getattr(event, "message", "") else ""
-    return f"{event.stage} {event.done:,}{total}{message}"
-
-
-def open_session(request: LoadRequest, *, say: ProgressFn | None = None,
-                 cancel: threading.Event | None = None, threshold: float | None = None) -> Session:
-    """Load the dataset, compute features, build the graph and reopen a run.
-
-    Slow (seconds to minutes on real data): call it from a thread worker.
-    Raises engine.errors.MMKGError subclasses for user problems.
-    """
-    say = say or (lambda _m: None)
-    notes: list[str] = []
-    run, run_dir = request.run, None
-    if request.run_dir is not None:
-        say(f"opening run {request.run_dir}")
-        run, run_dir = api.load_run(request.run_dir), request.run_dir
-    dataset = request.dataset
-    if dataset is None:
-        path = request.data
-        if path is None and run is not None:
-            path = (getattr(run, "dataset", None) or {}).get("source")
-        say(f"loading dataset {path or '(bundled demo)'}")
-        dataset = api.load_dataset(path, strict=request.strict, embeddings=request.embeddings)
-    say("computing features")
-    dataset, features = api.compute_features(dataset, request.clip_config(), cancel=cancel, strict=request.strict,
-                                             progress=lambda ev: say(describe_progress(ev)))
-    say("building the graph")
-    kg = api.build_graph(dataset, features)
-    summary = api.summary(dataset, kg, features)
-    if run is None and request.reopen_last:
-        run, run_dir = _reopen_last(dataset, notes, say)
-    if run is not None:
-        check_run_matches(run, dataset)
-    t = threshold
-    if t is None:
-        t = getattr(getattr(run, "config", None), "threshold", 0.7) if run is not None else 0.7
-    return Session(dataset, features, kg, summary, threshold=t, run=run, run_dir=run_dir, notes=notes)
-
-
-def _reopen_last(dataset: Any, notes: list[str], say: ProgressFn) -> tuple[Any, str | None]:
-    try:
-        last = api.last_run_for(dataset)
-    except (ImportError, AttributeError):  # learning engine not installed
-        return None, None
-    if last is None:
-        return None, None
-    say(f"reopening the last run {last}")
-    try:
-        run = api.load_run(last)
-        check_run_matches(run, dataset)
-    except api.MMKGError as exc:
-        notes.append(f"could not reopen the last run: {exc.format()}")
-        return None, None
-    notes.append(f"reopened the last run {last}")
-    return run, str(last)
-
-
-def default_config() -> Any | None:
-    """A fresh ExperimentConfig, or None when the learning engine is missing."""
-    try:
-        return api.ExperimentConfig()
-    except (ImportError, AttributeError):
-        return None
+def dataset_summary(dataset: Any, features: Any = None) -> dict[str, Any]:
+    """What the Overview shows before the graph is built (no torch): the same keys as
+    ``api.summary`` with empty graph counts."""
+    counts, scounts = dataset.keyword_counts(), dataset.scene_counts()
+    return {
+        "name": dataset.name, "kind": dataset.kind, "synthetic": bool(dataset.synthetic),
+        "source": dataset.source_path,
+        "embedding_source": features.source if features is not None else None,
+        "images": dataset.n_images, "keywords": dataset.n_keywords, "scenes": dataset.n_scenes,
+        "attribute_nodes": None, "node_counts": {}, "edge_counts": {},
+        "keyword_prevalence": {k: int(c) for k, c in zip(dataset.keywords, counts)},
+        "scene_counts": {s: int(c) for s, c in zip(dataset.scenes, scounts)},
+        "scene_source": dataset.scene_source,
+        "numeric_attributes": sorted(dataset.numeric), "text_attributes": sorted(dataset.text),
+        "attribute_labels": [], "problems": [p.format() for p in dataset.problems],
+    }

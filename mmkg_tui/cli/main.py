@@ -11,6 +11,7 @@ import sys
 import warnings
 
 os.environ.setdefault("DGLBACKEND", "pytorch")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # libgomp reads it only when it loads: before torch (engine/core/thread.py)
 # DGL advises CPU-affinity tuning on every DataLoader; it is noise for users here.
 warnings.filterwarnings("ignore", message=".*CPU affinity opt is not enabled.*")
 
@@ -21,6 +22,8 @@ SUBCOMMANDS = {
     "search": "images for a text query (known labels), with scores",
     "similar": "images (or listings) closest to one image",
     "suspects": "likely missing or wrong tags (label-error queue)",
+    "serve": "the explorer in a web browser (textual-serve, loopback by default)",
+    "partition": "partition the training graph for distributed training (DistDGL)",
 }
 
 
@@ -35,12 +38,37 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clip-pretrained", default=None,
                    help="pretrained tag (default openai) or a local checkpoint file")
     p.add_argument("--strict", action="store_true", help="fail on corrupt images instead of skipping them")
+    p.add_argument("--allow-outside", action="store_true",
+                   help="accept relative image paths that lead out of the dataset folder ('../')")
     p.add_argument("--corrections", metavar="FILE", default=None,
                    help="apply a corrections CSV (id,keyword,action: add/remove/keep) to the tags when loading")
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless the help already names it or
+    there is none to show (flags, no value)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if ("default" in text.lower() or default in (None, False, argparse.SUPPRESS)
+                or not action.option_strings or action.nargs == 0):
+            return text
+        return f"{text} (default: {default})"
+
+
+def subcommands_help() -> str:
+    """The subcommands, one line each (from SUBCOMMANDS: a new command adds its entry)."""
+    width = max(len(name) for name in SUBCOMMANDS)
+    lines = [f"  {name:<{width}}  {what}" for name, what in SUBCOMMANDS.items()]
+    return "subcommands (mmkg-tui COMMAND --help for its options):\n" + "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mmkg-tui", description="Terminal explorer for multi-modal knowledge graphs.")
+    p = argparse.ArgumentParser(
+        prog="mmkg-tui", description="Terminal explorer for multi-modal knowledge graphs. Without a subcommand, "
+                                     "opens the explorer.",
+        epilog=subcommands_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_arguments(p)
     p.add_argument("--run", metavar="RUN_DIR", default=None, help="reopen a saved run folder")
     p.add_argument("--version", action="version", version="mmkg-tui 0.1.0")
@@ -55,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] in SUBCOMMANDS:
             name = argv[0]
             mod = importlib.import_module(f"mmkg_tui.cli.commands.{name}")
-            sub = argparse.ArgumentParser(prog=f"mmkg-tui {name}", description=SUBCOMMANDS[name])
+            sub = argparse.ArgumentParser(prog=f"mmkg-tui {name}", description=SUBCOMMANDS[name],
+                                          formatter_class=DefaultsHelpFormatter)
             mod.configure(sub)
             args = sub.parse_args(argv[1:])
             return int(mod.run(args) or 0)

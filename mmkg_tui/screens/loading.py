@@ -1,4 +1,5 @@
-"""Shown while the load worker reads the dataset, computes features and builds the graph."""
+"""Shown while the load worker reads the dataset and computes features (the graph is
+built later, behind the main screen). q quits at once."""
 
 from __future__ import annotations
 

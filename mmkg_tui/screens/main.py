@@ -1,104 +1,116 @@
-"""The main screen: the top bar, the five views as tabs, and the footer. Its bindings
-are the app's keyboard map (listed by `?` and offered by the command palette)."""
+"""The main screen: the top bar, the views as tabs, and the footer. Its bindings
+are the app's keyboard map (listed by `?` and offered by the command palette).
+
+Views are registered in ``VIEWS`` (id, tab title, key, class path): the first one
+shown is built at once, the others when first shown, so start-up builds one view,
+not all of them. A new view appends a ``ViewSpec`` here and gets its number key.
+"""
 
 from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
-from mmkg_tui.views.evaluate import EvaluateView
-from mmkg_tui.views.images import ImagesView
-from mmkg_tui.views.keywords import KeywordsView
-from mmkg_tui.views.overview import OverviewView
-from mmkg_tui.views.search import SearchView
-from mmkg_tui.views.suspects import SuspectsView
-from mmkg_tui.views.train import TrainView
 from mmkg_tui.widgets.base import StateView
 from mmkg_tui.widgets.topbar import TopBar
 
-VIEWS = (("overview", "1 Overview"), ("images", "2 Images"), ("keywords", "3 Keywords"),
-         ("train", "4 Train"), ("evaluate", "5 Evaluate"), ("search", "6 Search"), ("suspects", "7 Suspects"))
+
+@dataclass(frozen=True)
+class ViewSpec:
+    id: str
+    title: str
+    key: str
+    target: str  # "module:Class" of the view widget (imported when first shown)
+    summary: str  # one line for help and the palette
+
+    def build(self, train_defaults: dict | None) -> Widget:
+        module, name = self.target.split(":")
+        cls = getattr(importlib.import_module(module), name)
+        if name == "TrainView":
+            return cls(train_defaults, id=f"{self.id}-view")
+        return cls(id=f"{self.id}-view")
+
+
+VIEWS: list[ViewSpec] = [
+    ViewSpec("overview", "Overview", "1", "mmkg_tui.views.overview:OverviewView",
+             "dataset and graph counts, embedding source, dataset problems, keyword prevalence"),
+    ViewSpec("images", "Images", "2", "mmkg_tui.views.images:ImagesView",
+             "searchable list; picture, facts, keywords and predictions of the selected image"),
+    ViewSpec("keywords", "Keywords", "3", "mmkg_tui.views.keywords:KeywordsView",
+             "per-keyword precision / recall / AUC and hero images of the selected keyword"),
+    ViewSpec("train", "Train", "4", "mmkg_tui.views.train:TrainView",
+             "settings, progress, loss curve and log; the open run"),
+    ViewSpec("evaluate", "Evaluate", "5", "mmkg_tui.views.evaluate:EvaluateView",
+             "results table (j/k/enter select the method), ROC curves, per-keyword P/R, run browser"),
+    ViewSpec("search", "Search", "6", "mmkg_tui.views.search:SearchView",
+             "images for a query of keywords, scenes, attribute ranges (-term subtracts), with scores"),
+    ViewSpec("suspects", "Suspects", "7", "mmkg_tui.views.suspects:SuspectsView",
+             "likely missing / wrong tags; a accept, r reject, s skip (to a corrections file)"),
+]
+
+
+def view_bindings() -> list[Binding]:
+    return [Binding(v.key, f"show_view('{v.id}')", v.title, show=False, id=f"view.{v.id}",
+                    tooltip=f"{v.title}: {v.summary}") for v in VIEWS]
 
 
 class MainScreen(Screen):
-    BINDINGS = [
-        Binding("1", "show_view('overview')", "Overview", id="view.overview",
-                tooltip="Overview: dataset and graph counts, embedding source, keyword prevalence"),
-        Binding("2", "show_view('images')", "Images", id="view.images",
-                tooltip="Images: filterable list; picture, keywords and predictions of the selected image"),
-        Binding("3", "show_view('keywords')", "Keywords", id="view.keywords",
-                tooltip="Keywords: per-keyword precision / recall / AUC and hero-image ranking"),
-        Binding("4", "show_view('train')", "Train", id="view.train",
-                tooltip="Train: settings, progress, loss curve and log"),
-        Binding("5", "show_view('evaluate')", "Evaluate", id="view.evaluate",
-                tooltip="Evaluate: results table, ROC curves with the operating point, per-keyword P/R"),
-        Binding("6", "show_view('search')", "Search", show=False, id="view.search",
-                tooltip="Search: images for a query of keywords, scenes, attribute ranges (-term subtracts), with scores"),
-        Binding("7", "show_view('suspects')", "Suspects", show=False, id="view.suspects",
-                tooltip="Suspects: likely missing / wrong tags; a accept, r reject, s skip (to a corrections file)"),
-        Binding("m", "cycle_method(1)", "Method", id="method.next",
-                tooltip="Next method (clip, sage_self, sage_cosine, sage_scene: those in the run)"),
+    BINDINGS = view_bindings() + [
+        Binding("m", "cycle_method(1)", "method", id="method.next",
+                tooltip="Next method of the run (GraphSAGE per strategy and the baselines)"),
         Binding("M", "cycle_method(-1)", "Previous method", show=False, id="method.previous",
                 tooltip="Previous method"),
-        Binding("]", "step_threshold(0.01)", "thr ±.01", key_display="[ ]", id="threshold.up",
-                tooltip="Threshold +0.01 (] ) / -0.01 ([ )"),
-        Binding("[", "step_threshold(-0.01)", "Threshold -0.01", show=False, id="threshold.down",
-                tooltip="Threshold -0.01"),
-        Binding("}", "step_threshold(0.05)", "Threshold +0.05", key_display="}", show=False,
-                id="threshold.up5", tooltip="Threshold +0.05 (shift+])"),
-        Binding("{", "step_threshold(-0.05)", "Threshold -0.05", key_display="{", show=False,
-                id="threshold.down5", tooltip="Threshold -0.05 (shift+[)"),
+        Binding("]", "step_threshold(0.01)", "thr+", id="threshold.up", tooltip="Threshold +0.01"),
+        Binding("[", "step_threshold(-0.01)", "thr-", id="threshold.down", tooltip="Threshold -0.01"),
+        Binding("}", "step_threshold(0.05)", "Threshold +0.05", show=False, id="threshold.up5",
+                tooltip="Threshold +0.05"),
+        Binding("{", "step_threshold(-0.05)", "Threshold -0.05", show=False, id="threshold.down5",
+                tooltip="Threshold -0.05"),
         Binding("b", "best_threshold", "Threshold at best F1", show=False, id="threshold.best",
-                tooltip="Set the threshold to the method's best-F1 threshold (chosen on validation images)"),
-        Binding("t", "edit_threshold", "type thr", id="threshold.edit",
+                tooltip="Threshold at the method's best F1 (chosen on validation images)"),
+        Binding("t", "edit_threshold", "thr=", id="threshold.edit",
                 tooltip="Type a threshold in [-1, 1] (enter applies, esc leaves the field)"),
-        Binding("r", "start_training", "Run", id="train.start",
-                tooltip="Run training with the settings of the Train view; the result becomes the current run"),
-        Binding("escape", "escape", "Cancel training", key_display="esc", id="train.cancel",
-                tooltip="Cancel the running training (or leave a text field)"),
-        Binding("slash", "search_images", "Search images", key_display="/", show=False,
-                id="images.search", tooltip="Search images by id, keyword or scene"),
+        Binding("r", "start_training", "train", id="train.start",
+                tooltip="Train with the settings of the Train view; the result becomes the current run"),
+        Binding("escape", "cancel_training", "cancel", key_display="esc", id="train.cancel",
+                tooltip="Cancel the running training"),
+        Binding("escape", "escape", "Leave the field", key_display="esc", show=False, id="focus.leave",
+                tooltip="Leave a text field (back to the list)"),
+        Binding("slash", "search_images", "search", key_display="/", id="images.search",
+                tooltip="Search images: words, split:test, scene:kitchen, kw:pool, errors"),
+        Binding("R", "browse_runs", "runs", id="runs.browse",
+                tooltip="Run browser: every run of this dataset, newest first; open or compare"),
     ]
 
-    def __init__(self, train_defaults: dict | None) -> None:
+    def __init__(self, train_defaults: dict | None, initial: str = "overview") -> None:
         super().__init__()
         self.train_defaults = train_defaults
+        self.initial = initial if any(v.id == initial for v in VIEWS) else VIEWS[0].id
 
     def compose(self) -> ComposeResult:
         yield TopBar(id="topbar")
-        with TabbedContent(initial="overview", id="views"):
-            with TabPane(VIEWS[0][1], id="overview"):
-                yield OverviewView(id="overview-view")
-            with TabPane(VIEWS[1][1], id="images"):
-                yield ImagesView(id="images-view")
-            with TabPane(VIEWS[2][1], id="keywords"):
-                yield KeywordsView(id="keywords-view")
-            with TabPane(VIEWS[3][1], id="train"):
-                yield TrainView(self.train_defaults, id="train-view")
-            with TabPane(VIEWS[4][1], id="evaluate"):
-                yield EvaluateView(id="evaluate-view")
-            with TabPane(VIEWS[5][1], id="search"):
-                yield SearchView(id="search-view")
-            with TabPane(VIEWS[6][1], id="suspects"):
-                yield SuspectsView(id="suspects-view")
+        with TabbedContent(initial=self.initial, id="views"):
+            for spec in VIEWS:
+                with TabPane(f"{spec.key} {spec.title}", id=spec.id):
+                    if spec.id == self.initial:
+                        yield spec.build(self.train_defaults)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self._first_frame_shown)
-
-    def _first_frame_shown(self) -> None:
-        """Now the app may warm up (imports for training, heap freeze) in a worker."""
-        warm_up = getattr(self.app, "warm_up", None)
-        if warm_up is not None:
-            warm_up()
+        self.call_after_refresh(self.app.main_shown.set)  # the graph build may start now
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "escape":  # cancels training, else leaves a text field; hidden otherwise
-            return True if self.app.training or isinstance(self.focused, Input) else False
+        training = self.app.training
+        if action == "cancel_training":
+            return training
         if action == "start_training":
-            return None if self.app.training else True  # shown disabled while training
+            return not training
         if action == "cycle_method":
             return True if self.app.session.has_run else None
         return True
@@ -107,18 +119,35 @@ class MainScreen(Screen):
     def current_view(self) -> str:
         return self.query_one("#views", TabbedContent).active
 
-    def on_keywords_view_image_chosen(self, event: KeywordsView.ImageChosen) -> None:
-        self.action_show_view("images")
-        self.query_one(ImagesView).show_image(event.row)
+    def view(self, view_id: str) -> Widget | None:
+        """The view widget of ``view_id`` if it is built."""
+        pane = self.query_one("#views", TabbedContent).get_pane(view_id)
+        return pane.children[0] if pane.children else None
 
-    def on_search_view_image_chosen(self, event: SearchView.ImageChosen) -> None:
-        self.on_keywords_view_image_chosen(event)
+    async def ensure_view(self, view_id: str) -> Widget:
+        """Build the view on first use (lazy views keep start-up to one view)."""
+        existing = self.view(view_id)
+        if existing is not None:
+            return existing
+        spec = next(v for v in VIEWS if v.id == view_id)
+        widget = spec.build(self.train_defaults)
+        await self.query_one("#views", TabbedContent).get_pane(view_id).mount(widget)
+        return widget
 
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    async def on_keywords_view_image_chosen(self, event) -> None:
+        await self.action_show_view("images")
+        self.query_one("#images-view").show_image(event.row)
+
+    async def on_search_view_image_chosen(self, event) -> None:
+        await self.on_keywords_view_image_chosen(event)
+
+    async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        await self.ensure_view(event.pane.id)
         for view in event.pane.query(StateView):
             view.flush()
 
-    def action_show_view(self, view: str) -> None:
+    async def action_show_view(self, view: str) -> None:
+        await self.ensure_view(view)
         tabs = self.query_one("#views", TabbedContent)
         tabs.active = view
         pane = tabs.get_pane(view)
@@ -151,7 +180,15 @@ class MainScreen(Screen):
         if before is not None and before.is_attached and before.focusable:
             before.focus()
         else:
-            self.action_show_view(self.current_view)
+            self.focus_view_list()
+
+    def focus_view_list(self) -> None:
+        pane = self.query_one("#views", TabbedContent).get_pane(self.current_view)
+        targets = [w for w in pane.query("DataTable, Button") if w.focusable]
+        if targets:
+            targets[0].focus()
+        else:
+            self.set_focus(None)
 
     def action_edit_threshold(self) -> None:
         if not isinstance(self.focused, Input):
@@ -160,18 +197,23 @@ class MainScreen(Screen):
         inp.focus()
         inp.select_all()
 
-    def action_start_training(self) -> None:
-        self.action_show_view("train")
-        self.query_one(TrainView).request_start()
+    async def action_start_training(self) -> None:
+        await self.action_show_view("train")
+        self.query_one("#train-view").request_start()
+
+    def action_cancel_training(self) -> None:
+        self.app.cancel_training()
 
     def action_escape(self) -> None:
-        if self.app.training:
-            self.app.cancel_training()
-        elif self.focused is not None and self.focused.id == "threshold-input":
+        """esc in a text field: back to the list of the view (or where the user was)."""
+        if self.focused is not None and self.focused.id == "threshold-input":
             self.restore_focus()
         elif isinstance(self.focused, Input):
-            self.set_focus(None)
+            self.focus_view_list()
 
-    def action_search_images(self) -> None:
-        self.action_show_view("images")
+    async def action_search_images(self) -> None:
+        await self.action_show_view("images")
         self.query_one("#image-search", Input).focus()
+
+    def action_browse_runs(self) -> None:
+        self.app.browse_runs()

@@ -7,66 +7,106 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
+from textual import on
 from textual.containers import Horizontal
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
+from engine import api
 from mmkg_tui.present.tables import metric_mean
 from mmkg_tui.widgets.base import StateView, fmt, fmt_t, no_run_hint, set_text
-from mmkg_tui.widgets.lists import CellTable
+from mmkg_tui.widgets.lists import VimTable
 from mmkg_tui.widgets.markerplot import MarkerPlot
 
 COLUMNS = (("method", "method"), ("µAUC", "micro_auc"), ("mAUC", "macro_auc"), ("mAP", "map"),
            ("best t", "best_t"), ("P", "best_p"), ("R", "best_r"), ("F1", "best_f1"),
            ("P@t", "p"), ("R@t", "r"), ("F1@t", "f1"))
-# plotext colour per method, stable across redraws
-METHOD_COLORS = {"clip": "orange", "sage_self": "cyan", "sage_cosine": "green", "sage_scene": "magenta",
-                 "prior": "gray", "scene_prior": "blue+", "clip_probe": "orange+"}  # reference baselines
+# plotext colours given to the run's methods in their order (stable for one run)
+PALETTE = ("orange", "cyan", "green", "magenta", "blue+", "red", "yellow", "gray", "orange+", "cyan+")
 
 
-def result_rows(session) -> list[tuple]:
-    """One row per method: AUCs and mAP from the run, P/R/F1 at the method's best-F1
-    threshold (chosen on validation) and at the current threshold, on test rows."""
+def method_color(methods: list[str], method: str) -> str:
+    return PALETTE[methods.index(method) % len(PALETTE)] if method in methods else "white"
+
+
+def result_rows(session, run=None) -> list[tuple]:
+    """One row per method of ``run`` (default: the current run): AUCs and mAP from the
+    run, P/R/F1 at the method's best-F1 threshold (chosen on validation) and at the
+    current threshold, on the run's test rows."""
+    run = run if run is not None else session.run
+    test = np.asarray(run.test_mask(), dtype=bool)
     rows = []
-    for m in session.methods:
-        metrics = session.run.metrics.get(m, {})
-        best_t = session.run.best_threshold.get(m)
-        best = session.threshold_metrics(m, best_t) if best_t is not None else {}
-        now = session.threshold_metrics(m)
+    for m in run.methods:
+        metrics = run.metrics.get(m, {})
+        best_t = run.best_threshold.get(m)
+        s, y = run.scores[m][test], run.labels[test]
+        best = api.threshold_metrics(s, y, best_t) if best_t is not None else {}
+        now = api.threshold_metrics(s, y, session.threshold)
         rows.append((m, metric_mean(metrics, "micro_auc"), metric_mean(metrics, "macro_auc"),
                      metric_mean(metrics, "map"), best_t, best.get("precision"), best.get("recall"),
                      best.get("f1"), now["precision"], now["recall"], now["f1"]))
     return rows
 
 
+def run_notes(run) -> Text:
+    """The run's cautions: warnings, keywords left out of macro metrics, methods not run."""
+    text = Text()
+    for w in run.warnings:
+        text.append(f"warning: {w}\n", style="yellow")
+    if run.macro_excluded:
+        items = ", ".join(f"{k} ({why})" for k, why in list(run.macro_excluded.items())[:6])
+        more = f" and {len(run.macro_excluded) - 6} more" if len(run.macro_excluded) > 6 else ""
+        text.append(f"left out of macro metrics: {items}{more}\n", style="dim")
+    for m, why in run.skipped_methods.items():
+        text.append(f"not run: {m}: {why}\n", style="dim")
+    text.rstrip()
+    return text
+
+
 class EvaluateView(StateView):
+    KEYS_HELP = (
+        ("j / k", "select the next / previous method (the highlighted row is the selected method)"),
+        ("enter", "select the method under the cursor"),
+        ("b", "threshold at the selected method's best F1 (chosen on validation images)"),
+        ("R", "run browser: open another run, or compare two side by side"),
+    )
+
     def compose(self) -> ComposeResult:
         yield Static("", id="evaluate-head", classes="view-head")
-        yield CellTable(id="results-table", cursor_type="row", zebra_stripes=True)
+        # no cell padding: each label is padded to the widest value + 1, so the eleven
+        # columns fit 80 terminal columns (73 cells) and none is dropped
+        yield VimTable(id="results-table", cursor_type="row", zebra_stripes=False, cell_padding=0)
+        yield Static("", id="evaluate-notes", classes="view-head")
+        yield Static("", id="compare-head", classes="view-head")
+        yield VimTable(id="compare-table", cursor_type="none", zebra_stripes=False, cell_padding=0)
         with Horizontal(id="evaluate-plots"):
             yield MarkerPlot(id="roc-plot")
             yield MarkerPlot(id="keyword-plot")
 
     def on_mount(self) -> None:
-        t = self.query_one("#results-table", CellTable)
-        for label, key in COLUMNS:
-            t.add_column(label, key=key)
+        for t in self.query(VimTable):
+            for label, key in COLUMNS:
+                t.add_column(label.ljust(13 if key == "method" else max(6, len(label) + 1)), key=key)
 
     def update_view(self, reason: str) -> None:
         s = self.session
         head = self.query_one("#evaluate-head", Static)
-        table = self.query_one("#results-table", CellTable)
+        table = self.query_one("#results-table", VimTable)
         plots = self.query_one("#evaluate-plots")
+        notes = self.query_one("#evaluate-notes", Static)
         if not s.has_run:
-            head.update(no_run_hint("evaluation"))
-            table.display = plots.display = False
+            head.update(no_run_hint("evaluation", loading=not s.engine_ready))
+            table.display = plots.display = notes.display = False
             return
         table.display = plots.display = True
         cfg = s.run.config
-        n_test = int(s._test.sum())
-        set_text(head, f"test images: {n_test:,}   threshold {fmt_t(s.threshold)}   selected {s.method}   "
-                       f"({getattr(cfg, 'epochs', '?')} epochs, hidden {getattr(cfg, 'hidden', '?')}, "
-                       f"seeds {getattr(cfg, 'seeds', 1)}; best t chosen on validation, b applies it)")
+        set_text(head, f"test images: {s.n_test:,}   t {fmt_t(s.threshold)}   selected {s.method}   "
+                       f"({cfg.epochs} epochs, hidden {cfg.hidden}, seeds {cfg.seeds}; "
+                       "best t chosen on validation, b applies it)")
+        note_text = run_notes(s.run)
+        notes.update(note_text)
+        notes.display = bool(note_text)
         self.fill_table()
+        self.fill_compare()
         if reason != "threshold" or not self.query_one("#roc-plot", MarkerPlot).has_static:
             # the curves depend on the run and the method set only
             self.draw_roc()
@@ -78,36 +118,67 @@ class EvaluateView(StateView):
         """Rows in place when the methods are the same (threshold / method change): only
         changed cells are written and the table keeps its size (no layout pass)."""
         s = self.session
-        table = self.query_one("#results-table", CellTable)
-        rows = [self._cells(row, s.method) for row in result_rows(s)]
+        table = self.query_one("#results-table", VimTable)
+        rows = [self._cells(row) for row in result_rows(s)]
         keys = [row[0].plain for row in rows]
         if [k.value for k in table.rows] != keys:
             table.clear()
             for cells in rows:
                 table.add_row(*cells, key=cells[0].plain)
-            return
-        table.update_cells((cells[0].plain, col, value) for cells in rows for (_, col), value in zip(COLUMNS, cells))
+        else:
+            table.update_cells((cells[0].plain, col, value)
+                               for cells in rows for (_, col), value in zip(COLUMNS, cells))
+        if s.method in keys and table.cursor_row != keys.index(s.method):
+            with self.prevent(DataTable.RowHighlighted):
+                table.move_cursor(row=keys.index(s.method))
 
-    @staticmethod
-    def _cells(row: tuple, method: str) -> list:
-        m = row[0]
-        cells = [Text(m, style="bold reverse" if m == method else "")]
+    def fill_compare(self) -> None:
+        """The compared run's table under the current one (R, then c, in the run browser)."""
+        s = self.session
+        head, table = self.query_one("#compare-head", Static), self.query_one("#compare-table", VimTable)
+        head.display = table.display = s.compare is not None
+        if s.compare is None:
+            return
+        cfg = s.compare.config
+        set_text(head, f"compared run {str(s.compare.created)[:19].replace('T', ' ')}: {cfg.epochs} epochs, "
+                       f"hidden {cfg.hidden}, strategies {', '.join(cfg.strategies)}   (x in the run browser stops)")
+        table.clear()
+        for row in result_rows(s, s.compare):
+            cells = self._cells(row)
+            table.add_row(*cells, key=cells[0].plain)
+
+    def _cells(self, row: tuple) -> list:
+        color = method_color(self.session.methods, row[0]).rstrip("+")
+        cells = [Text(row[0], style=color if color != "gray" else "dim")]
         return cells + [fmt(v) if i != 3 else fmt(v, 2) for i, v in enumerate(row[1:])]
+
+    @on(DataTable.RowHighlighted, "#results-table")
+    @on(DataTable.RowSelected, "#results-table")
+    def _method_under_cursor(self, event) -> None:
+        """The cursor is the selection: moving it (j/k) or enter selects the method."""
+        if not event.data_table.has_focus:
+            return  # rows filled or the cursor placed by the view itself
+        key = event.row_key.value if event.row_key is not None else None
+        if key and key != self.session.method and key in self.session.methods:
+            self.app.set_method(key)  # type: ignore[attr-defined]
 
     def draw_roc(self) -> None:
         """The static curves (once per run / method set); the marker moves separately."""
         s = self.session
-        curves = [(m, s.run.roc[m]) for m in s.methods]
+        curves = [(m, s.run.roc[m], "braille", method_color(s.methods, m)) for m in s.methods]
         title = f"ROC (micro, test) - dot: {s.method} at the threshold"
+        if s.compare is not None:  # the compared run's curves: same colours, dotted, "B:" labels
+            curves += [(f"B:{m}", s.compare.roc[m], "dot", method_color(s.methods, m) if m in s.methods
+                        else method_color(s.compare.methods, m)) for m in s.compare.methods]
 
         def draw(plt) -> None:
             plt.title(title)
             plt.xlabel("false positive rate")
             plt.xlim(0, 1)
             plt.ylim(0, 1)
-            for m, (fpr, tpr) in curves:
+            for label, (fpr, tpr), marker, color in curves:
                 plt.plot(np.asarray(fpr, float).tolist(), np.asarray(tpr, float).tolist(),
-                         marker="braille", color=METHOD_COLORS.get(m, "white"), label=m)
+                         marker=marker, color=color, label=label)
 
         self.query_one("#roc-plot", MarkerPlot).set_static(draw, xlim=(0, 1), ylim=(0, 1))
 

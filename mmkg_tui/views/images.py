@@ -1,6 +1,7 @@
-"""Images: a searchable, filterable list and, for the selected image, its picture,
-scene, attributes, true keywords and the predictions of the current method marked
-TP / FP / missed at the threshold."""
+"""Images: a searchable list (words, split:test, scene:kitchen, kw:pool, errors; see
+mmkg_tui/present/query.py) and, for the selected image, its picture, scene,
+attributes, true keywords and the predictions of the current method marked TP / FP /
+missed at the threshold. On large datasets the search runs once typing pauses."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Checkbox, DataTable, Input, Select, Static
+from textual.widgets import Checkbox, DataTable, Input, Static
+
+from mmkg_tui.present.query import Debouncer, parse_query
 
 from mmkg_tui.widgets.base import StateView, fmt_t
 from mmkg_tui.widgets.lists import VimTable
@@ -18,8 +21,9 @@ from mmkg_tui.widgets.picture import Picture
 
 MARK_STYLE = {"TP": ("✓ TP", "bold green"), "FP": ("✗ FP", "bold red"),
               "FN": ("○ missed", "yellow"), "TN": ("", "dim")}
-SPLITS = [("train", 0), ("val", 1), ("test", 2)]
 MAX_LIST_ROWS = 2000  # the list shows at most this many matches (building it runs on the event loop)
+DEBOUNCE_S = 0.15  # on datasets over DEBOUNCE_MIN_IMAGES the search waits for a pause in typing
+DEBOUNCE_MIN_IMAGES = 2000
 
 
 def predictions_table(preds, threshold: float) -> Table:
@@ -35,26 +39,33 @@ def predictions_table(preds, threshold: float) -> Table:
 
 
 class ImagesView(StateView):
+    KEYS_HELP = (
+        ("/", "search: words (id, scene, keyword), split:test, scene:kitchen, kw:pool, errors"),
+        ("enter", "in the search box: go to the results"),
+        ("esc", "in the search box: back to the list"),
+        ("j / k, g / G", "move in the list, top / bottom"),
+    )
     pinned: int | None = None  # a row to keep in the list and select (jump from the Keywords view)
 
     def show_image(self, row: int) -> None:
         """Select dataset row ``row``, clearing the filters that would hide it."""
-        with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed):
+        with self.prevent(Input.Changed, Checkbox.Changed):
             self.query_one("#image-search", Input).value = ""
-            for sel in self.query(Select):
-                sel.clear()
             self.query_one("#filter-errors", Checkbox).value = False
         self.pinned = row
+        self.refill()
+        self.query_one("#image-table", VimTable).focus()
+
+    def set_query(self, text: str) -> None:
+        """Search for ``text`` (the palette's filters) and show the results."""
+        with self.prevent(Input.Changed):
+            self.query_one("#image-search", Input).value = text
         self.refill()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="images-left"):
-            yield Input(placeholder="search id, keyword, scene  (/)", compact=True, id="image-search")
-            yield Select([], prompt="any keyword", compact=True, id="filter-keyword")
-            with Horizontal(classes="filter-row"):
-                yield Select([], prompt="any scene", compact=True, id="filter-scene")
-                yield Select(SPLITS, prompt="any split", compact=True, id="filter-split")
-            yield Checkbox("only images with errors at the threshold", compact=True, id="filter-errors")
+            yield Input(placeholder="/ words split:test scene: kw: errors", compact=True, id="image-search")
+            yield Checkbox("only errors at the threshold", compact=True, id="filter-errors")
             yield VimTable(id="image-table")
             yield Static("", id="image-count")
         with VerticalScroll(id="images-right"):
@@ -64,6 +75,8 @@ class ImagesView(StateView):
             yield Static("", id="image-keywords")
 
     def on_mount(self) -> None:
+        delay = DEBOUNCE_S if self.session.dataset.n_images > DEBOUNCE_MIN_IMAGES else 0.0
+        self.search = Debouncer(self.set_timer, self.refill, delay)
         table = self.query_one("#image-table", VimTable)
         table.add_column("image", key="image")
         table.add_column("scene", key="scene")
@@ -72,34 +85,25 @@ class ImagesView(StateView):
 
     # ------------------------------------------------------------- updates
     def update_view(self, reason: str) -> None:
-        s = self.session
-        if reason == "data":
-            self.query_one("#filter-keyword", Select).set_options([(k, i) for i, k in enumerate(s.dataset.keywords)])
-            self.query_one("#filter-scene", Select).set_options([(k, i) for i, k in enumerate(s.dataset.scenes)])
-        if reason in ("data", "run") or self.query_one("#filter-errors", Checkbox).value:
+        if reason in ("data", "run") or self.errors_filtered():
             self.refill()
         else:  # threshold or method: only the predictions of the selected image change
             row = self.selected_row()
             if row is not None:
                 self.query_one("#image-keywords", Static).update(self.keywords_renderable(row))
 
-    def filters(self) -> dict:
-        def val(sel_id: str):
-            v = self.query_one(sel_id, Select).value
-            return None if v is Select.NULL else int(v)
-
-        return dict(
-            text=self.query_one("#image-search", Input).value,
-            keyword=val("#filter-keyword"), scene=val("#filter-scene"), split=val("#filter-split"),
-            errors_only=self.query_one("#filter-errors", Checkbox).value,
-        )
+    def errors_filtered(self) -> bool:
+        """True when the list depends on the threshold and method (errors filter)."""
+        return self.query_one("#filter-errors", Checkbox).value or parse_query(
+            self.query_one("#image-search", Input).value).errors
 
     def refill(self) -> None:
         """Rebuild the list from the filters, keeping the selected image if it stays."""
         s = self.session
         table = self.query_one("#image-table", VimTable)
         keep = table.selected_key()
-        rows = s.filter_rows(**self.filters())
+        query = parse_query(self.query_one("#image-search", Input).value)
+        rows = s.query_rows(query, errors_only=self.query_one("#filter-errors", Checkbox).value)
         table.clear()
         ds = s.dataset
         counts = ds.kw_indptr[1:] - ds.kw_indptr[:-1]
@@ -108,8 +112,9 @@ class ImagesView(StateView):
             shown = np.concatenate([[self.pinned], shown])
         for r in shown.tolist():
             table.add_row(ds.ids[r], s.scene_of(r), s.split_of(r), str(int(counts[r])), key=str(r))
-        more = f" (first {len(shown):,} shown: refine the search)" if len(shown) < len(rows) else ""
-        self.query_one("#image-count", Static).update(f"{len(rows):,} of {ds.n_images:,} images{more}")
+        more = f"; first {len(shown):,} shown" if len(shown) < len(rows) else ""
+        note = f"  {query.problems[0]}" if query.problems else ""
+        self.query_one("#image-count", Static).update(f"{len(rows):,} of {ds.n_images:,}{more}{note}")
         if self.pinned is not None:
             keep, self.pinned = str(self.pinned), None
         if keep is not None and table.is_valid_row_index(0):
@@ -128,9 +133,9 @@ class ImagesView(StateView):
         facts = self.query_one("#image-facts", Static)
         kw = self.query_one("#image-keywords", Static)
         if row is None:
-            facts.update("no image matches the filters")
+            facts.update("no image matches the search")
             kw.update("")
-            self.query_one(Picture).show(None, "")
+            self.query_one(Picture).show(None, "", empty="no image matches")
             return
         s = self.session
         self.query_one(Picture).show(s.dataset.image_paths[row], s.dataset.ids[row])
@@ -171,7 +176,14 @@ class ImagesView(StateView):
         self.show_selected()
 
     @on(Input.Changed, "#image-search")
-    @on(Select.Changed)
+    def _typed(self, _event) -> None:
+        self.search()
+
+    @on(Input.Submitted, "#image-search")
+    def _submitted(self, _event) -> None:
+        self.search.flush()
+        self.query_one("#image-table", VimTable).focus()
+
     @on(Checkbox.Changed, "#filter-errors")
     def _filters(self, _event) -> None:
         self.refill()

@@ -17,6 +17,12 @@ from mmkg_tui.widgets.lists import VimTable
 
 
 class KeywordsView(StateView):
+    KEYS_HELP = (
+        ("j / k", "move in the keyword list (the ranking follows)"),
+        ("enter", "on a keyword: go to its ranked images; on a ranked image: open it in Images"),
+        ("tab", "between the keyword list and the ranking"),
+    )
+
     def compose(self) -> ComposeResult:
         with Vertical(id="keywords-left"):
             yield Static("", id="keywords-head", classes="view-head")
@@ -102,7 +108,7 @@ class KeywordsView(StateView):
             head.update("")
             return
         if not s.has_run:
-            head.update(no_run_hint(f"ranking images by '{s.dataset.keywords[k]}'"))
+            head.update(no_run_hint(f"ranking images by '{s.dataset.keywords[k]}'", loading=not s.engine_ready))
             return
         ranking = s.ranking(k)
         holders = sum(1 for _, _, h in ranking if h)
@@ -123,6 +129,12 @@ class KeywordsView(StateView):
     @on(DataTable.RowSelected, "#ranking-table")
     def _image_chosen(self, event: DataTable.RowSelected) -> None:
         self.post_message(self.ImageChosen(int(event.row_key.value)))
+
+    @on(DataTable.RowSelected, "#keyword-table")
+    def _keyword_chosen(self, _event: DataTable.RowSelected) -> None:
+        ranking = self.query_one("#ranking-table", VimTable)
+        if ranking.row_count:
+            ranking.focus()
 
     @on(DataTable.RowHighlighted, "#keyword-table")
     def _keyword(self, _event) -> None:

@@ -36,7 +36,8 @@ def dataset_table(summary: dict) -> Table:
     t.add_row("images", f"{summary['images']:,}")
     t.add_row("keywords", f"{summary['keywords']:,}")
     t.add_row("scenes", f"{summary['scenes']:,} ({summary.get('scene_source', '')})")
-    t.add_row("attribute nodes", f"{summary['attribute_nodes']:,}")
+    nodes = summary["attribute_nodes"]
+    t.add_row("attribute nodes", "(building the graph...)" if nodes is None else f"{nodes:,}")
     return t
 
 
@@ -68,8 +69,17 @@ def attributes_text(summary: dict) -> Text:
     if labels:
         text.append("\nattribute nodes: ", style="bold")
         text.append(", ".join(labels[:12]) + (" …" if len(labels) > 12 else ""))
-    for p in summary.get("problems", [])[:5]:
-        text.append(f"\nproblem: {p}", style="yellow")
+    return text
+
+
+def problems_text(problems: list[str]) -> Text:
+    """Every dataset problem (skipped corrupt images, merged keywords, ...), one a line."""
+    text = Text()
+    if problems:
+        text.append(f"{len(problems)} dataset problem{'s' if len(problems) != 1 else ''} "
+                    "(the figures are computed without them):\n", style="bold yellow")
+        for p in problems:
+            text.append(f"  {p}\n", style="yellow")
     return text
 
 
@@ -90,18 +100,23 @@ def prevalence_table(summary: dict) -> Table:
 
 class OverviewView(StateView):
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="overview-left"):
+        with VerticalScroll(id="overview-scroll"):
             yield Static(id="overview-info")
-        with VerticalScroll(id="overview-right"):
             yield Static(id="overview-prevalence")
 
     def update_view(self, reason: str) -> None:
         if reason not in ("data", "run"):
             return
         s = self.session.summary
-        graph = Table.grid(padding=(0, 4))
-        graph.add_row(counts_table("nodes", s["node_counts"]), counts_table("edges", s["edge_counts"]))
-        parts = [dataset_table(s), Text(""), graph, Text(""), scenes_table(s), Text(""), attributes_text(s)]
+        if s["node_counts"]:
+            graph = Table.grid(padding=(0, 4))
+            graph.add_row(counts_table("nodes", s["node_counts"]), counts_table("edges", s["edge_counts"]))
+        else:
+            graph = Text("graph: building in the background (torch and DGL load once)...", style="dim")
+        parts = [dataset_table(s)]
+        if s.get("problems"):
+            parts += [Text(""), problems_text(s["problems"])]
+        parts += [Text(""), graph, Text(""), scenes_table(s), Text(""), attributes_text(s)]
         for note in self.session.notes:
             parts.append(Text(f"\n{note}", style="dim"))
         self.query_one("#overview-info", Static).update(Group(*parts))

@@ -17,7 +17,6 @@ from mmkg_tui.widgets.markerplot import StripPlot
 
 LOSS_REDRAW_S = 0.4  # the loss curve is redrawn at most ~2.5 times a second while training
 
-STRATEGIES = ("self", "cosine", "scene")
 # (form field, config attribute, label)
 FIELDS = (
     ("layers", "layers", "layers"),
@@ -78,9 +77,15 @@ class TrainView(Vertical):
             super().__init__()
             self.text = text
 
-    def __init__(self, defaults: dict[str, Any] | None, **kwargs) -> None:
+    KEYS_HELP = (
+        ("r", "start training with these settings (the result becomes the current run)"),
+        ("esc", "cancel the running training"),
+        ("tab / shift+tab", "between the settings; shift+tab from Start walks back through them"),
+    )
+
+    def __init__(self, defaults: dict[str, Any], **kwargs) -> None:
         super().__init__(**kwargs)
-        self.defaults = defaults  # ExperimentConfig.to_dict() or None without the learning engine
+        self.defaults = defaults  # ExperimentConfig.to_dict() with the user's overrides
         self._losses: list[tuple[float, float]] = []  # the latest loss points received
         self.loss_gate = Coalescer(LOSS_REDRAW_S)  # the loss-curve redraw throttle (its clock is injectable)
         self._losses_drawn: list[tuple[float, float]] | None = None
@@ -88,22 +93,18 @@ class TrainView(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal():
             with VerticalScroll(id="train-form"):
-                if self.defaults is None:
-                    yield Static("The learning engine (engine.experiment) is not installed: training is unavailable.")
-                else:
-                    for name, attr, label in FIELDS:
-                        with Horizontal(classes="form-row"):
-                            yield Label(label, classes="form-label")
-                            yield Input(format_value(self.defaults.get(attr, "")), compact=True,
-                                        id=f"cfg-{name}", classes="form-input")
-                    yield Label("strategies", classes="form-label")
-                    chosen = set(self.defaults.get("strategies") or STRATEGIES)
-                    for st in STRATEGIES:
-                        yield Checkbox(st, st in chosen, compact=True, id=f"cfg-strategy-{st}")
+                for name, attr, label in FIELDS:
+                    with Horizontal(classes="form-row"):
+                        yield Label(label, classes="form-label")
+                        yield Input(format_value(self.defaults.get(attr, "")), compact=True,
+                                    id=f"cfg-{name}", classes="form-input")
+                yield Label("reconnection strategies (how an unseen image joins the graph)", id="strategies-label")
+                yield Vertical(id="train-strategies")
                 with Horizontal(id="train-buttons"):
                     yield Button("Start (r)", id="train-start", variant="success", compact=True)
                     yield Button("Cancel (esc)", id="train-cancel", variant="error", compact=True, disabled=True)
             with Vertical(id="train-right"):
+                yield Static("", id="train-run")
                 yield Static("idle: set the options and press r (or Start)", id="train-status")
                 yield ProgressBar(total=1.0, show_eta=False, id="train-progress")
                 yield StripPlot(id="loss-plot")
@@ -111,7 +112,47 @@ class TrainView(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#train-progress", ProgressBar).update(progress=0)
-        self._draw_losses(self.saved_losses())
+        self.app.state_changed.subscribe(self, self._state_changed, immediate=True)  # type: ignore[attr-defined]
+        self._state_changed("data")
+
+    def _state_changed(self, reason: str) -> None:
+        if reason in ("run", "data"):
+            self.show_run()
+            if not self.query("#train-strategies Checkbox"):
+                self.fill_strategies()
+            if not self.query_one("#train-cancel", Button).disabled:
+                return  # training: the live curve stays
+            self._draw_losses(self.saved_losses())
+
+    def fill_strategies(self) -> None:
+        """One checkbox per strategy of the engine's registry, with its one-line
+        explanation (they arrive with the graph, a second after start-up)."""
+        box = self.query_one("#train-strategies", Vertical)
+        strategies = getattr(self.app.session, "strategies", {}) or {}
+        if not strategies:
+            if not box.children:
+                box.mount(Static("(loading the engine...)", classes="strategy-help"))
+            return
+        box.remove_children()
+        chosen = set(self.defaults.get("strategies") or strategies)
+        widgets = []
+        for name, line in strategies.items():
+            widgets += [Checkbox(name, name in chosen, compact=True, id=f"cfg-strategy-{name}"),
+                        Static(line, classes="strategy-help")]
+        box.mount_all(widgets)
+
+    def show_run(self) -> None:
+        """Which run is open: its folder, date and settings."""
+        s = self.app.session
+        static = self.query_one("#train-run", Static)
+        if s is None or s.run is None:
+            static.update("open run: none yet (train one with r)")
+            return
+        cfg = s.run.config
+        where = s.run_dir or "not saved"
+        static.update(f"open run: {str(s.run.created)[:19].replace('T', ' ')}  {where}\n"
+                      f"  {cfg.epochs} epochs, hidden {cfg.hidden}, layers {cfg.layers}, lr {cfg.lr}, "
+                      f"seeds {cfg.seeds}, strategies {', '.join(cfg.strategies)}")
 
     def saved_losses(self) -> list[tuple[float, float]]:
         """The mean loss per epoch of the run the app opened (a reopened run shows how it
@@ -124,12 +165,12 @@ class TrainView(Vertical):
     # -------------------------------------------------------------- form
     def form_fields(self) -> dict[str, Any]:
         values = {name: self.query_one(f"#cfg-{name}", Input).value for name, _, _ in FIELDS}
-        strategies = [st for st in STRATEGIES if self.query_one(f"#cfg-strategy-{st}", Checkbox).value]
+        strategies = [box.label.plain for box in self.query("#train-strategies Checkbox") if box.value]
         return parse_form(values, strategies, {})
 
     def request_start(self) -> None:
-        if self.defaults is None:
-            self.post_message(self.FormInvalid("the learning engine is not installed"))
+        if not self.query("#train-strategies Checkbox"):
+            self.post_message(self.FormInvalid("the engine is still loading: try again in a second"))
             return
         try:
             fields = self.form_fields()
@@ -174,8 +215,8 @@ class TrainView(Vertical):
         losses = self._losses
         self.set_running(False)
         self._draw_losses(losses)  # the whole curve, whatever the throttle skipped
-        if done:
-            self.query_one("#train-progress", ProgressBar).update(progress=1.0)
+        # done: full; cancelled or failed: empty (a full bar would read as finished)
+        self.query_one("#train-progress", ProgressBar).update(progress=1.0 if done else 0.0)
         self.query_one("#train-status", Static).update(text)
 
     def write_log(self, text: str) -> None:

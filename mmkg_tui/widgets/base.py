@@ -1,4 +1,5 @@
-"""Shared behaviour of the views: follow the app's state (threshold, method, run)."""
+"""Shared behaviour of the views: follow the session's state (threshold, method, run,
+and the graph once built), published by the app on ``app.state_changed``."""
 
 from __future__ import annotations
 
@@ -15,13 +16,12 @@ class StateView(Widget):
     """
 
     @property
-    def session(self) -> Any:
+    def session(self) -> Any:  # mmkg_tui.app.state.Session (a layer above)
         return self.app.session  # type: ignore[attr-defined]
 
     def on_mount(self) -> None:
-        self.watch(self.app, "run_serial", lambda: self.safe_update("run"), init=False)
-        self.watch(self.app, "method", lambda: self.safe_update("method"), init=False)
-        self.watch(self.app, "threshold", lambda: self.safe_update("threshold"), init=False)
+        # the session tells the app, the app publishes the reason on this signal
+        self.app.state_changed.subscribe(self, self.safe_update, immediate=True)  # type: ignore[attr-defined]
         self.safe_update("data")
 
     _pending: str | None = None
@@ -62,7 +62,9 @@ class StateView(Widget):
         raise NotImplementedError
 
 
-def no_run_hint(what: str) -> str:
+def no_run_hint(what: str, loading: bool = False) -> str:
+    if loading:
+        return f"Loading the graph and the last run of this dataset: {what} follows in a moment..."
     return (f"No run yet: {what} needs a trained run.\n\n"
             "Press [b]r[/b] to train with the settings of the Train view (key [b]4[/b]), "
             "or start the app with --run RUN_DIR.")

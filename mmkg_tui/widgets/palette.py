@@ -1,5 +1,6 @@
 """Command palette provider: every binding of the main screen and the app, the views,
-and one entry per method of the current run."""
+one entry per method of the current run and the Images filters (the app drops
+Textual's own Quit, so Quit is listed once)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,20 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 
+SEARCHES = (
+    ("Images: only test images", "split:test"),
+    ("Images: only validation images", "split:val"),
+    ("Images: only training images", "split:train"),
+    ("Images: only images with errors at the threshold", "errors"),
+    ("Images: test images with errors at the threshold", "split:test errors"),
+)
+
+
 def _entry(binding, callback) -> tuple[str, object, str]:
-    """(title, callback, help): the full description as the title, key and id as help."""
+    """(title, callback, help): the full description as the title, the key as help."""
     title = binding.tooltip or binding.description
-    return title, callback, f"key {binding.key_display or binding.key}   ({binding.id})"
+    keys = binding.key_display or {"question_mark": "?", "slash": "/", "escape": "esc"}.get(binding.key, binding.key)
+    return title, callback, f"key {keys}"
 
 
 class MMKGCommands(Provider):
@@ -26,6 +37,8 @@ class MMKGCommands(Provider):
                 out.append(_entry(b, partial(app.run_action, b.action, screen)))
             for m in app.session.methods:
                 out.append((f"method: {m}", partial(app.set_method, m), "follow this method in every view"))
+            for title, query in SEARCHES:
+                out.append((title, partial(app.search_images, query), f"the Images search '{query}'"))
         for b in app.BINDINGS:
             out.append(_entry(b, partial(app.run_action, b.action)))
         return out

@@ -22,13 +22,14 @@ class Picture(Container):
         image.display = False
         yield image
 
-    def show(self, path: str | None, label: str = "") -> None:
-        """Show the file at ``path``; a placeholder when it is missing or unreadable."""
+    def show(self, path: str | None, label: str = "", empty: str = "no image file") -> None:
+        """Show the file at ``path``; a placeholder when it is missing or unreadable
+        (``empty`` says why when there is no path at all)."""
         image = self.query_one("#picture-image", TerminalImage)
         placeholder = self.query_one("#picture-placeholder", Static)
         self.path = path if path and Path(path).is_file() else None
         if self.path is None:
-            why = "no image file" if not path else f"missing file\n{Path(path).name}"
+            why = empty if not path else f"missing file\n{Path(path).name}"
             placeholder.update(f"\n[dim]{label}\n{why}[/dim]")
             placeholder.display, image.display = True, False
             return

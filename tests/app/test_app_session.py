@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from app_helpers import isolated_home, needs_learning, tiny_run, tiny_world  # noqa: F401
 
-from mmkg_tui.app.state import LoadRequest, clamp_threshold, open_session
+from mmkg_tui.app.loading import LoadRequest, open_session
+from mmkg_tui.app.state import clamp_threshold
 from mmkg_tui.present.progress import Coalescer, SnapshotBuilder, epoch_position
 from mmkg_tui.present.tables import metric_mean
 

@@ -46,7 +46,7 @@ async def test_training_finishes_saves_and_becomes_current_run(isolated_home):
         await pilot.pause()
         assert not app.training
         assert app.session.has_run
-        assert app.session.methods == ["clip", "prior", "scene_prior", "clip_probe", "sage_self", "sage_scene"]
+        assert app.session.methods == ["clip", "prior", "scene_prior", "clip_probe", "knn", "scene_probe", "sage_self", "sage_scene"]
         assert app.method == "sage_self"
         saved = api.last_run_for(app.session.dataset)
         assert saved is not None and str(saved).startswith(str(isolated_home))
@@ -57,12 +57,12 @@ async def test_training_finishes_saves_and_becomes_current_run(isolated_home):
         assert len(last.losses) >= 2  # the loss curve has points
         await pilot.press("5")
         table = app.screen.query_one("#results-table")
-        assert table.row_count == 6
+        assert table.row_count == 8  # clip, 5 baselines (knn and scene_probe added), sage_self, sage_scene
 
 
 async def test_progress_is_coalesced(monkeypatch):
     """A fast engine (2000 events) cannot flood the UI: at most ~10 messages a second."""
-    from mmkg_tui.app import app as app_module
+    from mmkg_tui.app import training as app_module
 
     def Ev(i):  # the engine's typed event
         return api.TrainProgress(seed=0, seed_index=0, n_seeds=1, epoch=1, epochs=1, step=i, steps_per_epoch=2000,
@@ -162,4 +162,5 @@ async def test_train_view_shows_the_opened_runs_loss_curve():
     app = make_app(run=False)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
+        await pilot.press("4")  # views are built when first shown
         assert app.screen.query_one(TrainView).saved_losses() == []

@@ -52,7 +52,7 @@ def test_run_prints_the_table_writes_json_and_run_folder(demo, tmp_path, capsys)
     assert "2p - 1" in captured.out and "tanh(2y - 1)" in captured.out  # the score scales are explained
     assert "±" in captured.out and "SYNTHETIC" in captured.out
     js = json.loads(out_json.read_text())
-    assert set(js["methods"]) == {"clip", "prior", "scene_prior", "clip_probe", "sage_self", "sage_cosine", "sage_scene"}
+    assert set(js["methods"]) == {"clip", "prior", "scene_prior", "clip_probe", "knn", "scene_probe", "sage_self", "sage_cosine", "sage_scene"}
     assert set(js["methods"]["clip"]["micro_auc"]) == {"mean", "std", "runs"}
     assert len(js["methods"]["sage_scene"]["best_f1"]["f1"]["runs"]) == 2
     assert js["config"]["epochs"] == 1 and js["config"]["hidden"] == 32 and js["dataset"]["images"] == 300

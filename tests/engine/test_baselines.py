@@ -46,7 +46,7 @@ def with_labels(ds, row: int, keywords: list[int]):
 
 
 def test_registry_order_and_scales():
-    assert list(BASELINES) == ["prior", "scene_prior", "clip_probe"]
+    assert list(BASELINES) == ["prior", "scene_prior", "clip_probe", "knn", "scene_probe"]
     assert "2p - 1" in score_scale("prior") and "tanh" in score_scale("clip_probe")
     assert "cosine" in score_scale("clip") and "cosine" in score_scale("sage_scene")
 
@@ -177,7 +177,7 @@ def _schema(d):
 def test_experiment_reports_baselines_like_clip(run_with, world):
     ds, feats = world
     r = run_with
-    assert r.methods == ["clip", "prior", "scene_prior", "clip_probe", "sage_self"]
+    assert r.methods == ["clip", "prior", "scene_prior", "clip_probe", "knn", "scene_probe", "sage_self"]
     for m in ("prior", "scene_prior", "clip_probe"):
         assert _schema(r.metrics[m]) == _schema(r.metrics["clip"])
         assert set(r.per_keyword[m]) == set(r.per_keyword["clip"]) and m in r.roc and m in r.best_threshold
@@ -186,7 +186,7 @@ def test_experiment_reports_baselines_like_clip(run_with, world):
         # the arrays are those of the first seed's split
         split = split_images(ds.n_images, seed=0)
         inp = BaselineInput(ds, feats, split.train, split.val, r.eval_rows)
-        np.testing.assert_array_equal(r.scores[m], baseline_scores(m, inp))
+        np.testing.assert_array_equal(r.scores_on(m, "raw"), baseline_scores(m, inp))
     assert r.metrics["prior"]["macro_auc"]["mean"] == pytest.approx(0.5)  # constant within a keyword
     assert r.metrics["clip_probe"]["micro_auc"]["mean"] > r.metrics["prior"]["micro_auc"]["mean"]
     js = json.loads(json.dumps(r.to_json(), allow_nan=False))
@@ -231,3 +231,57 @@ def test_baselines_flag_must_be_a_bool():
     with pytest.raises(ConfigError) as err:
         ExperimentConfig(baselines="yes").validate()
     assert err.value.field == "baselines" and err.value.hint
+
+
+# ------------------------------------------------------------- knn and the blend
+def test_knn_probabilities_are_label_fractions_of_the_nearest_training_images():
+    from engine.methods.baselines import knn_probabilities
+
+    x_train = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    y_train = np.array([[1, 0], [1, 1], [0, 1], [0, 1]], dtype=float)
+    q = np.array([[1.0, 0.05], [0.05, 1.0]])
+    got = knn_probabilities(x_train, y_train, q, (1, 2, 3))
+    np.testing.assert_allclose(got[1], [[1, 0], [0, 1]])
+    np.testing.assert_allclose(got[2], [[1, 0.5], [0, 1]])  # query 0: rows 0, 1; query 1: rows 2, 3
+    np.testing.assert_allclose(got[3], [[2 / 3, 2 / 3], [1 / 3, 1]])
+    small_budget = knn_probabilities(x_train, y_train, q, (1, 2, 3), budget=1)  # one query per block
+    for k in (1, 2, 3):
+        np.testing.assert_allclose(small_budget[k], got[k])
+
+
+def test_choose_on_validation_takes_the_best_and_the_first_on_ties():
+    from engine.methods.baselines import choose_on_validation
+
+    assert choose_on_validation((5, 10, 20), {5: 0.3, 10: 0.5, 20: 0.5}.get)[0] == 10
+    assert choose_on_validation((5, 10), lambda k: float("nan"))[0] == 5
+
+
+def test_knn_picks_k_on_validation_and_scores_like_the_chosen_k(world, split):
+    from engine.methods.baselines import KNN_GRID, knn_probabilities, mean_average_precision
+
+    ds, feats = world
+    inp = make_input(ds, feats, split)
+    x, ytr = feats.image[split.train], inp.labels(split.train)
+    val = knn_probabilities(x, ytr, feats.image[split.val], KNN_GRID)
+    best_k = max(KNN_GRID, key=lambda k: (mean_average_precision(inp.labels(split.val), val[k]), -k))
+    want = knn_probabilities(x, ytr, feats.image[inp.eval_rows], (best_k,))[best_k]
+    np.testing.assert_array_equal(baseline_scores("knn", inp), probability_to_score(want))
+
+
+def test_scene_probe_blend_lies_between_its_parts(world, split):
+    from engine.methods.baselines import BLEND_GRID
+
+    ds, feats = world
+    inp = make_input(ds, feats, split)
+    blend = (baseline_scores("scene_probe", inp) + 1) / 2
+    scene = (baseline_scores("scene_prior", inp) + 1) / 2
+    probe = fit_ridge_probe(feats.image[split.train], inp.labels(split.train), feats.image[split.val],
+                            inp.labels(split.val)).predict(feats.image[inp.eval_rows]).clip(0, 1)
+    fits = [w for w in BLEND_GRID if np.allclose(blend, w * scene + (1 - w) * probe, atol=1e-6)]
+    assert len(fits) == 1  # exactly one weight of the grid reproduces it
+
+
+def test_baselines_that_need_scenes_say_so():
+    from engine.methods.baselines import NEEDS
+
+    assert NEEDS == {"prior": (), "scene_prior": ("scenes",), "clip_probe": (), "knn": (), "scene_probe": ("scenes",)}

@@ -94,7 +94,9 @@ def test_corrupt_images_are_skipped_and_counted(tiny_cfg, photos, tmp_path):
     assert out_ds.ids == ["img0", "img2"]
     assert f.image.shape == (2, 32)
     assert stats.images_skipped == 3 and stats.images_computed == 2
-    probs = {p.path: p.message for p in out_ds.problems}
+    head, *per_image = out_ds.problems  # the counted summary first (issue 8), then one per image
+    assert head.message == "3 images skipped: img1, img3, img4" and head.field == "image"
+    probs = {p.path: p.message for p in per_image}
     assert set(probs) == {str(bad), str(junk), str(tmp_path / "missing.jpg")}
     assert "truncated" in probs[str(bad)] and "not found" in probs[str(tmp_path / "missing.jpg")]
     assert ds.n_images == 5 and not ds.problems  # the input dataset is untouched

@@ -127,6 +127,6 @@ def test_bad_model_settings_are_config_errors(tmp_path, tiny_clip, clip_cache):
 
 
 def test_importing_engine_clip_loads_no_torch():
-    code = "import sys, engine.clip, engine.api; print('torch' in sys.modules, 'open_clip' in sys.modules)"
+    code = "import sys, engine.features.clip, engine.api; print('torch' in sys.modules, 'open_clip' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

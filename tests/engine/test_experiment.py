@@ -71,7 +71,7 @@ def test_events_and_result_shape(events, result, data):
     assert kinds == {TrainProgress, StageProgress}
     stages = {e.stage for e in events if isinstance(e, StageProgress)}
     assert {"split", "inference", "reconnect self", "reconnect cosine", "reconnect scene", "baselines", "evaluate"} <= stages
-    assert result.methods == ["clip", "prior", "scene_prior", "clip_probe", "sage_self", "sage_cosine", "sage_scene"]
+    assert result.methods == ["clip", "prior", "scene_prior", "clip_probe", "knn", "scene_probe", "sage_self", "sage_cosine", "sage_scene"]
     M, K = len(result.eval_rows), ds.n_keywords
     for m in result.methods:
         assert result.scores[m].shape == (M, K) and result.scores[m].dtype == np.float32
@@ -100,7 +100,7 @@ def test_eval_rows_are_validation_then_test_images_only(result):
 def test_clip_scores_are_raw_clip_cosines(result, data):
     ds, feats = data
     want = feats.image[result.eval_rows] @ feats.keyword.T
-    np.testing.assert_allclose(result.scores["clip"], want, atol=1e-5)
+    np.testing.assert_allclose(result.scores_on("clip", "raw"), want, atol=1e-5)
 
 
 def test_reported_metrics_use_validation_threshold_on_test_rows(result):
@@ -127,7 +127,7 @@ def test_several_seeds_give_mean_std_and_runs(result):
 def test_json_has_the_documented_shape(result):
     js = json.loads(json.dumps(result.to_json(), allow_nan=False))
     assert set(js) >= {"methods", "config", "dataset"}
-    assert set(js["methods"]) == {"clip", "prior", "scene_prior", "clip_probe", "sage_self", "sage_cosine", "sage_scene"}
+    assert set(js["methods"]) == {"clip", "prior", "scene_prior", "clip_probe", "knn", "scene_probe", "sage_self", "sage_cosine", "sage_scene"}
     assert set(js["score_scales"]) == set(js["methods"]) and js["config"]["baselines"] is True
     for m, d in js["methods"].items():
         for name in ("micro_auc", "macro_auc", "map"):
@@ -169,4 +169,4 @@ def test_progress_callback_sees_every_event(data):
     seen = []
     res = run_experiment(ds, feats, small(epochs=1, strategies=("self",)), progress=seen.append)
     assert isinstance(seen[-1], ExperimentDone) and seen[-1].result is res
-    assert res.methods == ["clip", "prior", "scene_prior", "clip_probe", "sage_self"]
+    assert res.methods == ["clip", "prior", "scene_prior", "clip_probe", "knn", "scene_probe", "sage_self"]

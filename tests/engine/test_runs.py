@@ -60,7 +60,7 @@ def test_save_and_load_round_trip(result, tmp_path):
     state = load_model_state(run_dir)
     assert all(torch.equal(state[k], v) for k, v in result.model_state.items())
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert set(metrics["methods"]) == {"clip", "prior", "scene_prior", "clip_probe", "sage_self", "sage_scene"}
+    assert set(metrics["methods"]) == {"clip", "prior", "scene_prior", "clip_probe", "knn", "scene_probe", "sage_self", "sage_scene"}
 
 
 def test_interrupted_save_leaves_no_folder(result, tmp_path, monkeypatch):

@@ -8,16 +8,20 @@ next to the dataset file.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from engine.core.errors import DataError
 from engine.data.dataset import Dataset
 from engine.data.embeddings_io import load_embeddings
+from engine.data.labels import names_preview
 from engine.data.loaders.common import (
     LoadResult,
     counted_problem,
     default_scene_vocabulary,
+    os_error,
     read_scene_vocabulary,
+    stat_error,
 )
 
 __all__ = [
@@ -44,10 +48,19 @@ def resolve_dataset_path(path: str | Path | None) -> tuple[Path, str]:
             raise DataError("the bundled demo is missing", path=path,
                             hint="regenerate it: python -m engine.demo --out sample_data/demo")
     p = Path(path).expanduser()
-    if not p.exists():
-        raise DataError("no such file or folder", path=p, hint=HINT_KINDS)
+    err = stat_error(p)
+    if err is not None:
+        if isinstance(err, FileNotFoundError) and not os.path.lexists(p):
+            raise DataError("no such file or folder", path=p, hint=HINT_KINDS)
+        if isinstance(err, FileNotFoundError):
+            raise DataError("this is a symbolic link to a file that does not exist", path=p,
+                            hint=f"point the link at the dataset, or {HINT_KINDS}")
+        raise os_error(err, p, "the dataset")
     if p.is_dir():
-        return _from_folder(p)
+        try:
+            return _from_folder(p)
+        except OSError as exc:
+            raise os_error(exc, p, "the dataset folder") from None
     return p, _kind_of_file(p)
 
 
@@ -113,9 +126,11 @@ def check_images(result: LoadResult) -> None:
         for row, _, _ in missing:
             ds.image_paths[row] = ""
         lines = [line if line is not None else p for _, line, p in missing]
-        ds.problems.append(counted_problem("image file(s) not found; their precomputed vectors are used",
-                                           lines, ds.source_path, "image",
-                                           label="lines" if missing[0][1] is not None else "files"))
+        problem = counted_problem("image file(s) not found; their precomputed vectors are used",
+                                  lines, ds.source_path, "image",
+                                  label="lines" if missing[0][1] is not None else "files")
+        problem.message += f": {names_preview([ds.ids[row] for row, _, _ in missing], 3)}"
+        ds.problems.append(problem)
         return
     more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
     hint = result.image_hint or f"image paths are relative to the manifest folder {Path(ds.source_path).parent.resolve()}"
@@ -125,17 +140,19 @@ def check_images(result: LoadResult) -> None:
 
 
 def load_dataset(path: str | Path | None = None, *, strict: bool = False,
-                 embeddings: str | Path | None = None) -> Dataset:
-    """Load a dataset from a manifest, COCO annotations or a folder (None = the demo)."""
+                 embeddings: str | Path | None = None, allow_outside: bool = False) -> Dataset:
+    """Load a dataset from a manifest, COCO annotations or a folder (None = the demo).
+    Relative image paths that lead out of the dataset folder ('../..') are refused
+    unless ``allow_outside``; absolute paths are always accepted."""
     file, kind = resolve_dataset_path(path)
     if kind == "manifest":
         from engine.data.loaders.manifest import load_manifest
 
-        result = load_manifest(file, strict=strict)
+        result = load_manifest(file, strict=strict, allow_outside=allow_outside)
     else:
         from engine.data.loaders.coco import load_coco
 
-        result = load_coco(file, strict=strict)
+        result = load_coco(file, strict=strict, allow_outside=allow_outside)
     given = Path(path).expanduser() if path is not None else default_data_path()
     emb_path = Path(embeddings).expanduser() if embeddings is not None else _default_embeddings(file, given, kind)
     if emb_path is not None:

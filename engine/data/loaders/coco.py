@@ -26,12 +26,17 @@ import numpy as np
 from engine.core.errors import DataError, Problem
 from engine.data.dataset import Dataset
 from engine.data.loaders.common import (
+    HINT_OUTSIDE,
     SCENES_FILE,
     FileIndex,
     LoadResult,
     counted_problem,
     default_scene_vocabulary,
+    escapes,
     keyword_csr,
+    merge_case_variants,
+    normalise_space,
+    os_error,
     read_scene_vocabulary,
     resolve_image,
 )
@@ -50,7 +55,7 @@ def read_json(path: Path) -> Any:
         with open(path, "rb") as fh:
             return json.load(fh)
     except OSError as exc:
-        raise DataError(f"cannot open: {exc.strerror}", path=path) from None
+        raise os_error(exc, path, "the COCO file") from None
     except json.JSONDecodeError as exc:
         raise DataError(f"malformed JSON: {exc.msg} (column {exc.colno})", path=path, line=exc.lineno,
                         hint="the file may be truncated; download or export it again") from None
@@ -58,7 +63,24 @@ def read_json(path: Path) -> Any:
         raise DataError(f"not UTF-8 JSON: {exc.reason}", path=path) from None
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_name(v: Any) -> bool:
+    return isinstance(v, str) and bool(v.strip())
+
+
+# field -> (check, what it must be)
+CHECKS = {
+    "id": (_is_int, "an integer"), "image_id": (_is_int, "an integer"), "category_id": (_is_int, "an integer"),
+    "file_name": (_is_name, "a non-empty string"), "name": (_is_name, "a non-empty string"),
+    "caption": (lambda v: isinstance(v, str), "a string"),
+}
+
+
 def _list_of_dicts(path: Path, doc: dict, key: str, required: tuple[str, ...]) -> list[dict]:
+    """``doc[key]`` as a list of objects whose ``required`` fields exist and have the right type."""
     items = doc.get(key)
     if items is None:
         raise DataError(f"missing '{key}'", path=path, field=key, hint=HINT_SHAPE)
@@ -71,6 +93,10 @@ def _list_of_dicts(path: Path, doc: dict, key: str, required: tuple[str, ...]) -
         for r in required:
             if r not in it:
                 raise DataError(f"missing '{r}'", path=path, field=f"{key}[{i}]", hint=HINT_SHAPE)
+            ok, what = CHECKS[r]
+            if not ok(it[r]):
+                raise DataError(f"'{r}' must be {what}, found {json.dumps(it[r])[:60]}", path=path,
+                                field=f"{key}[{i}].{r}", hint=f"fix entry {i} of '{key}' ({HINT_SHAPE})")
     return items
 
 
@@ -84,14 +110,36 @@ def read_instances(path: Path) -> tuple[list[dict], list[dict], list[dict]]:
     return images, anns, cats
 
 
-def image_keywords(path: Path, images: list[dict], anns: list[dict], cats: list[dict]) -> list[list[str]]:
+def _category_names(path: Path, cats: list[dict], strict: bool) -> dict[int, str]:
+    """Category id -> name (whitespace normalised); duplicate ids refused; with ``strict``
+    names that differ only by case are refused too (otherwise merged later)."""
+    names: dict[int, str] = {}
+    pos: dict[int, int] = {}
+    by_fold: dict[str, tuple[int, str]] = {}
+    for k, c in enumerate(cats):
+        if c["id"] in pos:
+            raise DataError(f"duplicate category id {c['id']} (also categories[{pos[c['id']]}])", path=path,
+                            field=f"categories[{k}].id", hint="category ids must be unique")
+        name = normalise_space(c["name"])
+        prev = by_fold.setdefault(name.casefold(), (k, name))
+        if strict and prev[1] != name:
+            raise DataError(f"category names differ only by case: '{prev[1]}' (categories[{prev[0]}]) and "
+                            f"'{name}' (categories[{k}])", path=path, field=f"categories[{k}].name",
+                            hint="spell each category one way, or drop --strict to merge them")
+        pos[c["id"]] = k
+        names[c["id"]] = name
+    return names
+
+
+def image_keywords(path: Path, images: list[dict], anns: list[dict], cats: list[dict],
+                   strict: bool = False) -> list[list[str]]:
     row_of: dict[Any, int] = {}
     for i, im in enumerate(images):
         if im["id"] in row_of:
             raise DataError(f"duplicate image id {im['id']!r} (also images[{row_of[im['id']]}])", path=path,
                             field=f"images[{i}].id", hint="image ids must be unique")
         row_of[im["id"]] = i
-    cat_name = {c["id"]: str(c["name"]).strip() for c in cats}
+    cat_name = _category_names(path, cats, strict)
     per_row: list[list[str]] = [[] for _ in images]
     for j, a in enumerate(anns):
         row = row_of.get(a["image_id"])
@@ -190,6 +238,8 @@ def read_scene_column(path: Path, images: list[dict], vocabulary: list[str] | No
                                     line=line, field="scene", hint="give each image one scene")
                 if scene:
                     assigned[row] = (scene, line)
+    except OSError as exc:
+        raise os_error(exc, path, "the scene table") from None
     except csv.Error as exc:
         raise DataError(f"malformed CSV: {exc}", path=path, hint="check quoting on this line") from None
     except UnicodeDecodeError as exc:
@@ -203,14 +253,14 @@ def read_scene_column(path: Path, images: list[dict], vocabulary: list[str] | No
     return vocab, image_scene, unassigned
 
 
-def load_coco(path: str | Path, *, strict: bool = False) -> LoadResult:
+def load_coco(path: str | Path, *, strict: bool = False, allow_outside: bool = False) -> LoadResult:
     path = Path(path)
     images, anns, cats = read_instances(path)
     if not images:
         raise DataError("the file lists no images", path=path, field="images", hint=HINT_SHAPE)
     ids = [str(im["id"]) for im in images]
-    per_row = image_keywords(path, images, anns, cats)
-    problems = []
+    per_row, problems = merge_case_variants(image_keywords(path, images, anns, cats, strict), ids, path,
+                                            "categories", strict=strict, label="images")
     empty = [ids[i] for i, k in enumerate(per_row) if not k]
     if empty:
         problems.append(counted_problem("image(s) have no annotations (kept without keywords)", empty, path,
@@ -247,6 +297,9 @@ def load_coco(path: str | Path, *, strict: bool = False) -> LoadResult:
     image_paths: list[str] = []
     missing: list[tuple[int, int | None, str]] = []
     for row, f in enumerate(names):
+        if not allow_outside and escapes(folder, f):
+            raise DataError(f"file_name '{f}' leads out of the image folder {folder}", path=path,
+                            field=f"images[{row}].file_name", hint=HINT_OUTSIDE)
         p = resolve_image(folder, f)
         image_paths.append(p)
         if not files.exists(p):
@@ -255,6 +308,7 @@ def load_coco(path: str | Path, *, strict: bool = False) -> LoadResult:
         name=f"{ann_dir.parent.name or 'coco'} {split}".strip(), ids=ids, image_paths=image_paths,
         keywords=keywords, kw_indptr=indptr, kw_indices=indices, scenes=list(scenes), image_scene=image_scene,
         text=text, source_path=str(path), kind="coco", scene_source=scene_source, problems=problems,
+        root=os.path.commonpath([os.path.abspath(ann_dir), os.path.abspath(folder)]),
     )
     hint = f"images are looked up in {folder} (also tried: {', '.join(str(c) for c in tried if c != folder)})"
     return LoadResult(ds, missing, image_hint=hint)

@@ -12,6 +12,7 @@ import numpy as np
 
 from engine.core.errors import DataError, Problem
 from engine.data.dataset import Dataset, csr_from_lists
+from engine.data.file_errors import os_error, stat_error  # noqa: F401  (re-exported for the loaders)
 
 SCENES_FILE = "scenes.txt"
 
@@ -36,7 +37,9 @@ def read_scene_vocabulary(path: str | Path) -> list[str]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise os_error(exc, path, "the scene vocabulary") from None
+    except UnicodeDecodeError as exc:
         raise DataError(f"cannot read the scene vocabulary: {exc}", path=path,
                         hint="a UTF-8 text file with one scene per line") from None
     scenes: list[str] = []
@@ -57,16 +60,63 @@ def keyword_csr(per_row: list[list[str]]) -> tuple[list[str], np.ndarray, np.nda
     return vocab, indptr, indices
 
 
+def normalise_space(text: str) -> str:
+    """Surrounding whitespace removed, inner runs of whitespace made one space."""
+    return " ".join(text.split())
+
+
 def clean_keywords(items: Iterable[str]) -> list[str]:
-    """Trim whitespace, drop empties, dedupe keeping first occurrence."""
+    """Whitespace normalised, empties dropped, deduped keeping the first occurrence."""
     out: list[str] = []
     seen: set[str] = set()
     for k in items:
-        k = k.strip()
+        k = normalise_space(k)
         if k and k not in seen:
             seen.add(k)
             out.append(k)
     return out
+
+
+def merge_case_variants(per_row: list[list[str]], where: list, path: str | Path, field: str, *,
+                        strict: bool, label: str = "lines") -> tuple[list[list[str]], list[Problem]]:
+    """Keywords that differ only by case become one keyword (the most frequent spelling,
+    ties: the first seen). Each merge is a Problem naming the spellings and where they
+    appear; with ``strict`` the first one is a DataError instead. ``where[i]`` is the
+    line (or id) of row i."""
+    count: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for i, row in enumerate(per_row):
+        for k in row:
+            count[k] = count.get(k, 0) + 1
+            first.setdefault(k, i)
+    groups: dict[str, list[str]] = {}
+    for k in count:
+        groups.setdefault(k.casefold(), []).append(k)
+    groups = {g: ks for g, ks in groups.items() if len(ks) > 1}
+    if not groups:
+        return per_row, []
+    rows_of: dict[str, list] = {k: [] for ks in groups.values() for k in ks}
+    for i, row in enumerate(per_row):
+        for k in row:
+            if k in rows_of:
+                rows_of[k].append(where[i])
+    canon: dict[str, str] = {}
+    problems: list[Problem] = []
+    for ks in groups.values():
+        ks.sort(key=lambda k: (-count[k], first[k]))
+        for k in ks[1:]:
+            canon[k] = ks[0]
+        spelled = "; ".join(f"'{k}' ({label} {lines_preview(rows_of[k], 3)})" for k in ks)
+        if strict:
+            other = ks[1]
+            raise DataError(f"keywords differ only by case: {spelled}", path=path,
+                            line=rows_of[other][0] if label == "lines" else None, field=field,
+                            hint="spell each keyword one way, or drop --strict to merge them "
+                                 f"into '{ks[0]}' (the most frequent spelling)")
+        problems.append(Problem(f"keywords differ only by case, merged into '{ks[0]}': {spelled}",
+                                path=str(path), field=field))
+    merged = [list(dict.fromkeys(canon.get(k, k) for k in row)) for row in per_row]
+    return merged, problems
 
 
 class FileIndex:
@@ -95,6 +145,25 @@ def resolve_image(base: Path, value: str) -> str:
     if not p.is_absolute():
         p = base / p
     return os.path.abspath(str(p))
+
+
+HINT_OUTSIDE = ("keep images inside the dataset folder, use an absolute path, "
+                "or pass --allow-outside if this is intended")
+
+
+def escapes(base: Path, value: str) -> bool:
+    """A relative path whose '..' parts lead out of ``base`` (absolute paths never escape)."""
+    if not value or Path(value).expanduser().is_absolute():
+        return False
+    return not is_inside(os.path.normpath(os.path.join(os.path.abspath(base), value)), base)
+
+
+def is_inside(path: str, root: str | Path) -> bool:
+    root = os.path.abspath(root)
+    try:
+        return os.path.commonpath([os.path.abspath(path), root]) == root
+    except ValueError:  # different drives
+        return False
 
 
 def lines_preview(lines: list[int], n: int = 5) -> str:

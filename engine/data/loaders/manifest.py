@@ -14,10 +14,9 @@ load in well under a second plus one directory listing per image folder.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-from dataclasses import dataclass
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,130 +25,30 @@ import numpy as np
 from engine.core.errors import DataError
 from engine.data.dataset import Dataset
 from engine.data.loaders.common import (
+    HINT_OUTSIDE,
     SCENES_FILE,
     FileIndex,
     LoadResult,
     clean_keywords,
     counted_problem,
+    escapes,
     keyword_csr,
     lines_preview,
+    merge_case_variants,
+    os_error,
     read_scene_vocabulary,
     resolve_image,
 )
+from engine.data.loaders.manifest_read import (
+    REQUIRED,
+    Columns,
+    read_csv_columns,
+    read_jsonl_columns,
+)
 
-REQUIRED = ("id", "image", "keywords")
 RESERVED = REQUIRED + ("scene",)
 METADATA_FILE = "dataset.json"
 MISSING_TOKENS = {"", "na", "n/a", "nan", "null", "none"}
-
-
-@dataclass
-class Columns:
-    """Raw columns of a manifest: name -> values (str for CSV, any JSON value for JSONL)."""
-
-    names: list[str]
-    values: dict[str, list[Any]]
-    lines: list[int]  # line number of every row (1-based, header = line 1 in CSV)
-
-
-# ------------------------------------------------------------------ reading
-def read_csv_columns(path: Path) -> Columns:
-    try:
-        fh = open(path, encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise DataError(f"cannot open the manifest: {exc.strerror}", path=path) from None
-    with fh:
-        reader = csv.reader(fh, strict=True)
-        try:
-            header = next(reader, None)
-            if header is None:
-                raise DataError("the manifest is empty", path=path, line=1,
-                                hint=f"the first line must be a header with columns {', '.join(REQUIRED)}")
-            header = [h.strip() for h in header]
-            _check_header(path, header)
-            values: dict[str, list[str]] = {h: [] for h in header}
-            cols = [values[h] for h in header]
-            lines: list[int] = []
-            width = len(header)
-            start = reader.line_num
-            for row in reader:
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    start = reader.line_num
-                    continue
-                line = start + 1
-                start = reader.line_num
-                if len(row) != width:
-                    raise DataError(f"expected {width} fields ({', '.join(header)}), found {len(row)}",
-                                    path=path, line=line,
-                                    hint="quote values that contain commas, e.g. \"a, b\"")
-                for col, v in zip(cols, row):
-                    col.append(v)
-                lines.append(line)
-        except csv.Error as exc:
-            raise DataError(f"malformed CSV: {exc}", path=path, line=reader.line_num,
-                            hint="check quoting on this line") from None
-        except UnicodeDecodeError as exc:
-            raise DataError(f"not UTF-8 text: {exc.reason}", path=path,
-                            hint="save the manifest as UTF-8") from None
-    return Columns(header, values, lines)
-
-
-def _check_header(path: Path, header: list[str]) -> None:
-    seen = set()
-    for h in header:
-        if h in seen:
-            raise DataError(f"column '{h}' appears twice in the header", path=path, line=1, field=h)
-        seen.add(h)
-    missing = [c for c in REQUIRED if c not in seen]
-    if missing:
-        raise DataError(f"missing required column(s): {', '.join(missing)} (found: {', '.join(header)})",
-                        path=path, line=1, field=missing[0],
-                        hint=f"a manifest needs the columns {', '.join(REQUIRED)}; 'scene' and others are optional")
-
-
-def read_jsonl_columns(path: Path) -> Columns:
-    values: dict[str, list[Any]] = {}
-    lines: list[int] = []
-    try:
-        fh = open(path, encoding="utf-8-sig")
-    except OSError as exc:
-        raise DataError(f"cannot open the manifest: {exc.strerror}", path=path) from None
-    with fh:
-        lineno = 0
-        try:
-            for lineno, raw in enumerate(fh, 1):
-                if not raw.strip():
-                    continue
-                try:
-                    obj = json.loads(raw)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"malformed JSON: {exc.msg} (column {exc.colno})", path=path, line=lineno,
-                                    hint="each line must be one JSON object") from None
-                if not isinstance(obj, dict):
-                    raise DataError(f"expected a JSON object, found {type(obj).__name__}", path=path,
-                                    line=lineno, hint='each line must look like {"id": ..., "image": ..., "keywords": [...]}')
-                i = len(lines)
-                for k, v in obj.items():
-                    col = values.get(k)
-                    if col is None:
-                        col = values[k] = []
-                    if len(col) < i:
-                        col.extend([None] * (i - len(col)))
-                    col.append(v)
-                lines.append(lineno)
-        except UnicodeDecodeError as exc:
-            raise DataError(f"not UTF-8 text: {exc.reason}", path=path, line=lineno + 1,
-                            hint="save the manifest as UTF-8") from None
-    n = len(lines)
-    for col in values.values():
-        if len(col) < n:
-            col.extend([None] * (n - len(col)))
-    if n:
-        missing = [c for c in REQUIRED if c not in values]
-        if missing:
-            raise DataError(f"no row has the required field(s): {', '.join(missing)}", path=path,
-                            field=missing[0], hint=f"every line needs {', '.join(REQUIRED)}")
-    return Columns(list(values), values, lines)
 
 
 # ------------------------------------------------------------- conversion
@@ -290,7 +189,9 @@ def read_metadata(folder: Path) -> dict[str, Any]:
         return {}
     try:
         meta = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
+        raise os_error(exc, p, "dataset metadata") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"cannot read dataset metadata: {exc}", path=p,
                         hint='a JSON object such as {"name": "my photos"}, or delete the file') from None
     if not isinstance(meta, dict):
@@ -300,7 +201,7 @@ def read_metadata(folder: Path) -> dict[str, Any]:
 
 # -------------------------------------------------------------------- load
 def load_manifest(path: str | Path, *, strict: bool = False,
-                  scene_vocabulary: str | Path | None = None) -> LoadResult:
+                  scene_vocabulary: str | Path | None = None, allow_outside: bool = False) -> LoadResult:
     """Parse a manifest into a Dataset. Missing image files are returned, not
     raised: whether they are fatal depends on precomputed embeddings (the caller
     decides, see engine.loaders.check_images)."""
@@ -321,8 +222,8 @@ def load_manifest(path: str | Path, *, strict: bool = False,
     vocab_list = read_scene_vocabulary(scene_vocabulary) if scene_vocabulary is not None else None
 
     ids = parse_ids(path, cols)
-    per_row = parse_keywords(path, cols)
-    problems = []
+    per_row, problems = merge_case_variants(parse_keywords(path, cols), cols.lines, path, "keywords",
+                                            strict=strict)
     empty = [line for kws, line in zip(per_row, cols.lines) if not kws]
     if empty:
         if strict:
@@ -345,19 +246,21 @@ def load_manifest(path: str | Path, *, strict: bool = False,
         kind, vals = classify_column(path, name, cols.values[name], cols.lines)
         (numeric if kind == "numeric" else text)[name] = vals
 
-    image_paths, missing = resolve_images(folder, cols)
+    image_paths, missing = resolve_images(path, cols, allow_outside)
     meta = read_metadata(folder)
     name = str(meta.get("name") or (folder.name if path.stem == "manifest" else path.stem))
     ds = Dataset(
         name=name, ids=ids, image_paths=image_paths, keywords=keywords, kw_indptr=indptr,
         kw_indices=indices, scenes=scenes, image_scene=image_scene, numeric=numeric, text=text,
         source_path=str(path), kind="manifest", synthetic=bool(meta.get("synthetic", False)),
-        scene_source=scene_source, problems=problems,
+        scene_source=scene_source, problems=problems, root=os.path.abspath(folder),
     )
     return LoadResult(ds, missing)
 
 
-def resolve_images(folder: Path, cols: Columns) -> tuple[list[str], list[tuple[int, int, str]]]:
+def resolve_images(path: Path, cols: Columns, allow_outside: bool = False
+                   ) -> tuple[list[str], list[tuple[int, int, str]]]:
+    folder = path.parent
     files = FileIndex()
     paths: list[str] = []
     missing: list[tuple[int, int, str]] = []
@@ -367,6 +270,9 @@ def resolve_images(folder: Path, cols: Columns) -> tuple[list[str], list[tuple[i
             paths.append("")
             missing.append((row, line, s))
             continue
+        if not allow_outside and escapes(folder, s):
+            raise DataError(f"image path '{s}' leads out of the dataset folder {folder.resolve()}", path=path,
+                            line=line, field="image", hint=HINT_OUTSIDE)
         p = resolve_image(folder, s)
         paths.append(p)
         if not files.exists(p):

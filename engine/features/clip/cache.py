@@ -7,7 +7,11 @@ version, store identity, dim, count). The vectors file is written first and the
 keys file last, each atomically, so a shard exists only once complete and Ctrl-C
 never leaves half a file. Many shards are compacted into one. A shard that is
 truncated, not a zip, or does not match (identity, dim, key count, non-finite
-values) is reported as a Problem, deleted and recomputed -- never trusted.
+values) is reported as a Problem, deleted and recomputed -- never trusted. A file
+where one of the cache's own folders belongs is moved aside (``NAME.damaged-<n>``)
+and the store rebuilt; a cache root that is a file is refused (DataError naming it).
+A write that fails (no space left, ...) is a StorageError naming the path, and
+leaves the shards already there as they were.
 """
 
 from __future__ import annotations
@@ -21,11 +25,44 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.core.atomic import atomic_path
-from engine.core.errors import Problem
+from engine.core.atomic import atomic_path, storage_errors
+from engine.core.errors import DataError, Problem
 
 FORMAT = 1
 MAX_SHARDS = 16
+OWNED_LEVELS = 3  # <cache root>/clip/<model>/<store>: the folders mmkg-tui makes below the root
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged cache entry to ``NAME.damaged-<n>`` (first free n); its new path."""
+    n = 1
+    while os.path.lexists(path.with_name(f"{path.name}.damaged-{n}")):
+        n += 1
+    dest = path.with_name(f"{path.name}.damaged-{n}")
+    with storage_errors(path):
+        os.replace(path, dest)
+    return dest
+
+
+def prepare_folder(folder: Path, problems: list[Problem]) -> None:
+    """Make sure ``folder`` can exist. A stray file where one of the cache's own folders
+    belongs is moved aside (reported in ``problems``) so the store is rebuilt; a file at
+    or above the cache root (the user's setting) is refused with a DataError."""
+    folder = Path(os.path.abspath(folder))
+    owned = {folder, *list(folder.parents)[: OWNED_LEVELS - 1]}
+    for p in reversed([folder, *folder.parents]):
+        if not os.path.lexists(p):
+            return
+        if p.is_dir():
+            continue
+        if p not in owned:
+            raise DataError(f"is a file, not a folder, so the feature cache {folder} cannot be made there",
+                            path=p, field="MMKG_TUI_CACHE" if os.environ.get("MMKG_TUI_CACHE") else None,
+                            hint="point MMKG_TUI_CACHE (or --cache-dir) at a folder, or move that file away")
+        dest = move_aside(p)
+        problems.append(Problem(f"the feature cache had a file where its folder belongs; it was moved to "
+                                f"{dest} and the cache is rebuilt", path=str(p)))
+        return
 
 
 def digest(*parts: str) -> bytes:
@@ -91,6 +128,7 @@ class VectorStore:
 
     def load(self) -> "VectorStore":
         self._keys, self._vecs, self._shards, self._sorted = [], [], [], None
+        prepare_folder(self.folder, self.problems)
         if not self.folder.is_dir():
             return self
         for path in sorted(self.folder.glob("part-*.keys.npz")):
@@ -148,13 +186,17 @@ class VectorStore:
         path = self.folder / f"part-{uuid.uuid4().hex}.keys.npz"
         meta = json.dumps({"format": FORMAT, "identity": self.identity, "dim": self.dim,
                            "count": int(len(keys))})
-        for target, write in ((self.vectors_path(path), lambda fh: np.save(fh, vecs)),
-                              (path, lambda fh: np.savez(fh, keys=keys, meta=np.array(meta)))):
-            with atomic_path(target, suffix=target.suffix) as tmp:
-                with open(tmp, "wb") as fh:
-                    write(fh)
-                    fh.flush()
-                    os.fsync(fh.fileno())
+        try:
+            for target, write in ((self.vectors_path(path), lambda fh: np.save(fh, vecs)),
+                                  (path, lambda fh: np.savez(fh, keys=keys, meta=np.array(meta)))):
+                with atomic_path(target, suffix=target.suffix) as tmp:
+                    with open(tmp, "wb") as fh:
+                        write(fh)
+                        fh.flush()
+                        os.fsync(fh.fileno())
+        except BaseException:  # e.g. no space left: no vectors file without its keys
+            self.vectors_path(path).unlink(missing_ok=True)
+            raise
         return path
 
     def add(self, keys: list[bytes], vecs: np.ndarray) -> None:
@@ -163,7 +205,9 @@ class VectorStore:
             return
         k = np.asarray(keys, dtype="S32")
         v = np.ascontiguousarray(vecs, dtype=np.float32).reshape(len(keys), self.dim)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        prepare_folder(self.folder, self.problems)
+        with storage_errors(self.folder):
+            self.folder.mkdir(parents=True, exist_ok=True)
         self._shards.append(self._write(k, v))
         self._keys.append(k)
         self._vecs.append(v)
@@ -222,5 +266,7 @@ class FailureLog:
         if self._dirty:
             from engine.core.atomic import atomic_write_text
 
+            if self.path.is_dir():  # a folder where the log belongs: not ours to keep in the way
+                move_aside(self.path)
             atomic_write_text(self.path, json.dumps({"format": FORMAT, "failed": self.reasons}))
             self._dirty = False

@@ -17,14 +17,20 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.core.errors import DataError, Problem
+from engine.core.errors import DataError, ModelUnavailableError, Problem
 from engine.core.progress import ProgressCallback
 from engine.core.vectors import l2_normalize
-from engine.data.attributes import bin_attributes
 from engine.data.dataset import Dataset
-from engine.features.bundle import Features, precomputed_features
-from engine.features.clip.cache import FailureLog, VectorStore, digest
-from engine.features.clip.config import ClipConfig, cache_root
+from engine.data.labels import names_preview, text_labels
+from engine.features.bundle import MISSING_LABELS_HINT, Features, precomputed_features
+from engine.features.clip.cache import (
+    FailureLog,
+    VectorStore,
+    digest,
+    image_key,
+    text_key,
+)
+from engine.features.clip.config import ClipConfig, cache_root, check_device
 
 
 @dataclass
@@ -83,12 +89,75 @@ class _Towers:
         return loaded
 
 
-def _check_dim(emb, spec) -> None:
+def _check_dim(emb, spec, need: list[str]) -> None:
     if emb is not None and emb.dim != spec.embed_dim:
         raise DataError(
-            f"precomputed vectors have dimension {emb.dim} but {spec.model} gives {spec.embed_dim}",
-            path=emb.path, hint="add text vectors for every keyword/scene/attribute label to the "
-                                "embeddings file, or choose the CLIP model that made them (--clip-model)")
+            f"{len(need)} label(s) have no text vector ({names_preview(need, quote=True)}), and the "
+            f"precomputed vectors have dimension {emb.dim} but {spec.model} gives {spec.embed_dim}, so its "
+            "text tower cannot fill them in", path=emb.path, field="text_labels",
+            hint=f"add text vectors for those labels to the embeddings file ({MISSING_LABELS_HINT}), "
+                 "or choose the CLIP model that made the vectors (--clip-model)")
+
+
+def _images_to_compute(dataset: Dataset, towers: _Towers) -> int:
+    """Images with neither a cached vector nor a known failure (stat only, no decoding)."""
+    store = towers.store("images")
+    keys = [image_key(p) for p in dataset.image_paths]
+    found, _ = store.lookup(keys)
+    failures = FailureLog(store.folder / "failed.json").load()
+    return sum(1 for i in np.nonzero(~found)[0].tolist() if failures.get(keys[i]) is None)
+
+
+def _labels_to_compute(dataset: Dataset, towers: _Towers) -> list[str]:
+    cfg, emb = towers.cfg, dataset.embeddings
+    have = emb.text if emb is not None else {}
+    missing = [lab for lab in text_labels(dataset, cfg.attribute_bins).all if lab not in have]
+    if not missing:
+        return []
+    found, _ = towers.store("text").lookup([text_key(cfg.prompts, lab) for lab in missing])
+    return [lab for lab, ok in zip(missing, found.tolist()) if not ok]
+
+
+def preflight(dataset: Dataset, towers: _Towers) -> None:
+    """Fail within seconds, before any image is decoded or any model is built, when the
+    CLIP towers are needed and their weights cannot be had (offline, not cached)."""
+    from engine.features.clip.model import REMEDIES, offline, offline_unavailable
+
+    emb = dataset.embeddings
+    if not offline() or (emb is not None and all(lab in emb.text for lab in
+                                                 text_labels(dataset, towers.cfg.attribute_bins).all)):
+        return  # online: locate_weights may download; all precomputed: no model needed
+    why = offline_unavailable(towers.spec)
+    if why is None:
+        return
+    n_images = 0 if emb is not None else _images_to_compute(dataset, towers)
+    labels = _labels_to_compute(dataset, towers)
+    if not n_images and not labels:
+        return
+    parts = []
+    if n_images:
+        parts.append(f"{n_images} image(s) have no precomputed or cached vector")
+    if labels:
+        parts.append(f"{len(labels)} label(s) have no text vector ({names_preview(labels, quote=True)})")
+    hint = "cache the weights once online (without HF_HUB_OFFLINE); or " + REMEDIES
+    if labels and emb is not None:
+        hint = f"add the missing text vectors to {emb.path} ({MISSING_LABELS_HINT}); or {hint}"
+    raise ModelUnavailableError(f"{' and '.join(parts)}, and {why}",
+                                path=emb.path if emb is not None else None, hint=hint)
+
+
+def skipped_problems(dataset: Dataset, errors: dict[int, str]) -> list[Problem]:
+    """One counted Problem for all skipped images ('3 images skipped: a, b, c'), then one
+    per image naming its id, file and reason."""
+    if not errors:
+        return []
+    rows = sorted(errors)
+    n = len(rows)
+    head = Problem(f"{n} image{'s' if n != 1 else ''} skipped: "
+                   f"{names_preview([dataset.ids[r] for r in rows], 3)}",
+                   path=dataset.source_path, field="image")
+    return [head] + [Problem(f"image '{dataset.ids[r]}' skipped: {errors[r]}", path=dataset.image_paths[r] or None)
+                     for r in rows]
 
 
 def _images(dataset: Dataset, towers: _Towers, stats: EmbedStats, progress, cancel, strict):
@@ -104,7 +173,7 @@ def _images(dataset: Dataset, towers: _Towers, stats: EmbedStats, progress, canc
                         progress=progress, cancel=cancel, strict=strict, failures=failures)
     stats.images_cached, stats.images_computed = res.cached, res.computed
     stats.images_skipped = int((~res.ok).sum())
-    stats.problems.extend(res.problems)
+    stats.problems.extend(skipped_problems(dataset, res.errors))
     if res.ok.all():
         return dataset, res.vectors
     if not res.ok.any():
@@ -122,7 +191,7 @@ def _texts(labels: list[str], emb, towers: _Towers, stats: EmbedStats, progress,
     stats.texts_total = len(labels)
     vecs: dict[str, np.ndarray] = {lab: np.asarray(have[lab], np.float32) for lab in labels if lab in have}
     if need:
-        _check_dim(emb, towers.spec)
+        _check_dim(emb, towers.spec, need)
         out, stats.texts_computed = encode_texts(need, towers.store("text"), towers.model, towers.cfg,
                                                  progress=progress, cancel=cancel)
         vecs.update(zip(need, out))
@@ -147,10 +216,13 @@ def compute_features_with_stats(dataset: Dataset, clip: ClipConfig | None = None
     cfg = clip or ClipConfig()
     stats = EmbedStats()
     towers = _Towers(cfg, stats)
+    if cfg.device != "cpu":
+        check_device(cfg.device)
+    preflight(dataset, towers)
     emb = dataset.embeddings
     ds, image = _images(dataset, towers, stats, progress, cancel, strict)
-    bins = bin_attributes(ds, cfg.attribute_bins)
-    labels = list(ds.keywords) + list(ds.scenes) + list(bins.labels)
+    need = text_labels(ds, cfg.attribute_bins)
+    bins, labels = need.bins, need.all
     if emb is not None and all(lab in emb.text for lab in labels):
         feats = precomputed_features(ds, cfg.attribute_bins)
         stats.texts_total = len(labels)

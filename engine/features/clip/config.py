@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,8 @@ DEFAULT_PROMPTS: tuple[str, ...] = (
     "a photo of a room with {}.",
     "a real estate photo showing {}.",
 )
+
+DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
 
 
 @dataclass
@@ -46,6 +49,9 @@ class ClipConfig:
             raise ConfigError("batch_size must be at least 1", field="batch_size")
         if self.num_workers < 0:
             raise ConfigError("num_workers must be 0 or more", field="num_workers")
+        if not isinstance(self.device, str) or not DEVICE_RE.match(self.device):
+            raise ConfigError(f"unknown device '{self.device}'", field="device",
+                              hint="use cpu, cuda (or cuda:N for the N-th GPU) or mps")
 
     @property
     def pretrained_is_file(self) -> bool:
@@ -64,3 +70,27 @@ def cache_root(cfg: ClipConfig | None = None) -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("mmkg-tui"))
+
+
+def check_device(device: str) -> None:
+    """ConfigError unless torch can use ``device`` here (imports torch)."""
+    from engine.core.errors import ConfigError
+
+    if device == "cpu":
+        return
+    import torch
+
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device '{device}' is not available: no CUDA GPU is visible "
+                              "(torch.cuda.is_available() is False)", field="device",
+                              hint="use --device cpu")
+        index = int(device.split(":", 1)[1]) if ":" in device else 0
+        count = torch.cuda.device_count()
+        if index >= count:
+            raise ConfigError(f"device '{device}' does not exist: {count} CUDA GPU(s) are visible "
+                              f"(cuda:0 to cuda:{count - 1})", field="device", hint="use --device cuda:0")
+    elif device == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device 'mps' is not available: no Apple GPU is visible "
+                          "(torch.backends.mps.is_available() is False)",
+                          field="device", hint="use --device cpu")

@@ -32,6 +32,7 @@ class ImageResult:
     problems: list[Problem] = field(default_factory=list)
     cached: int = 0
     computed: int = 0
+    errors: dict[int, str] = field(default_factory=dict)  # row -> why it was skipped
 
 
 def _forward_images(loaded, tensors: list) -> np.ndarray:
@@ -42,11 +43,12 @@ def _forward_images(loaded, tensors: list) -> np.ndarray:
         return l2_normalize(loaded.model.encode_image(x).float().cpu().numpy())
 
 
-def _bad_image(path: str, reason: str, strict: bool, problems: list[Problem]) -> None:
+def _bad_image(row: int, path: str, reason: str, strict: bool, res: ImageResult) -> None:
     if strict:
         raise DataError(reason, path=path or None,
                         hint="fix or remove the file, or run without --strict to skip it")
-    problems.append(Problem(f"{reason}; image skipped", path=path or None))
+    res.errors[row] = reason
+    res.problems.append(Problem(f"{reason}; image skipped", path=path or None))
 
 
 def encode_images(paths: Sequence[str], store: VectorStore, get_model: Callable, cfg: ClipConfig, *,
@@ -62,7 +64,7 @@ def encode_images(paths: Sequence[str], store: VectorStore, get_model: Callable,
         if known is None:
             todo.append(i)
         else:  # unchanged file that failed before: no need to decode it again
-            _bad_image(paths[i], known, strict, res.problems)
+            _bad_image(i, paths[i], known, strict, res)
     done = n - len(todo)  # cached, or known to be unreadable
     report(progress, IMAGE_STAGE, done, n, message=f"{res.cached} cached")
     if not todo:
@@ -84,7 +86,7 @@ def encode_images(paths: Sequence[str], store: VectorStore, get_model: Callable,
                 if d.tensor is None:
                     if failures is not None and keys[d.index] is not None:
                         failures.add(keys[d.index], d.error or "unreadable image")
-                    _bad_image(paths[d.index], d.error or "unreadable image", strict, res.problems)
+                    _bad_image(d.index, paths[d.index], d.error or "unreadable image", strict, res)
             if good:
                 check_cancel(cancel)
                 out = _forward_images(loaded, [d.tensor for d in good])

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from engine.core.progress import check_cancel
+from engine.data.image_check import IMAGE_ERRORS, describe_image_error
 
 WHITE = (255, 255, 255)
 
@@ -60,13 +61,8 @@ def decode_one(index: int, path: str, preprocess: Callable) -> Decoded:
         return Decoded(index, None, "no image file for this row")
     try:
         return Decoded(index, preprocess(open_rgb(path)))
-    except FileNotFoundError:
-        return Decoded(index, None, "image file not found")
-    except Image.DecompressionBombError as exc:
-        return Decoded(index, None, f"image too large ({exc})")
-    except (OSError, ValueError, SyntaxError, Image.UnidentifiedImageError) as exc:
-        reason = str(exc) or type(exc).__name__
-        return Decoded(index, None, f"unreadable or corrupt image ({reason})")
+    except IMAGE_ERRORS as exc:
+        return Decoded(index, None, describe_image_error(exc))
 
 
 def iter_batches(

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from engine.core.errors import ConfigError, ModelUnavailableError
-from engine.features.clip.config import ClipConfig
+from engine.features.clip.config import ClipConfig, check_device
 
 PROBE_TIMEOUT_S = 3.0
 HF_WEIGHTS_NAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
@@ -157,8 +157,16 @@ def _reachable(host: str, port: int = 443, timeout: float = PROBE_TIMEOUT_S) -> 
 def _unavailable(spec: ModelSpec, why: str) -> ModelUnavailableError:
     return ModelUnavailableError(
         f"CLIP weights '{spec.pretrained}' for {spec.model} are not available: {why}. "
-        f"They would be cached under {hf_cache_dir()}",
-        field="clip-pretrained", hint=REMEDIES)
+        f"They would be cached under {hf_cache_dir()}", hint=REMEDIES)
+
+
+def offline_unavailable(spec: ModelSpec) -> str | None:
+    """Why the weights cannot be had right now without the network (offline and not
+    cached), or None when they can (a checkpoint, a cached file, or online)."""
+    if spec.checkpoint is not None or not offline() or cached_weights(spec) is not None:
+        return None
+    return (f"CLIP weights '{spec.pretrained}' for {spec.model} are not cached (HF_HUB_OFFLINE=1; "
+            f"they would be cached under {hf_cache_dir()})")
 
 
 def locate_weights(spec: ModelSpec) -> Path:
@@ -214,20 +222,10 @@ def load_clip(cfg: ClipConfig, spec: ModelSpec | None = None) -> LoadedClip:
         return loaded
 
 
-def _check_device(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device '{device}' is not available (torch sees no CUDA GPU)", field="device",
-                          hint="use --device cpu")
-    if device.startswith("mps") and not torch.backends.mps.is_available():
-        raise ConfigError(f"device '{device}' is not available", field="device", hint="use --device cpu")
-
-
 def _build(spec: ModelSpec, weights: Path, device: str) -> LoadedClip:
     import open_clip
 
-    _check_device(device)
+    check_device(device)
 
     tag = spec.tag_cfg
     try:

@@ -19,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     add_data_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default 32)")
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or mps (default cpu)")
     parser.add_argument("--workers", type=int, default=2, help="image decoding threads (default 2)")
     parser.add_argument("--prompt", action="append", default=None, metavar="TEMPLATE",
                         help="prompt template with '{}' for keywords/scenes (repeatable; "
@@ -54,8 +54,10 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console()
     cfg = clip_config_from_args(args)
+    api.check_device(cfg.device)  # before any work: 'cuda' without a GPU is an error now
     with console.status("loading dataset..."):
-        ds = api.load_dataset(args.data, strict=args.strict, embeddings=args.embeddings, corrections=args.corrections)
+        ds = api.load_dataset(args.data, strict=args.strict, embeddings=args.embeddings,
+                              allow_outside=args.allow_outside, corrections=args.corrections)
     console.print(f"[bold]{ds.name}[/]: {ds.n_images} images, {ds.n_keywords} keywords, "
                   f"{ds.n_scenes} scenes" + ("  [yellow](SYNTHETIC data)[/]" if ds.synthetic and "SYNTHETIC" not in ds.name else ""),
                   highlight=False)
@@ -118,9 +120,10 @@ def _report(console, ds, feats, stats) -> None:
     t.add_row("cache", str(stats.cache_dir) if stats.cache_dir else "not needed (all precomputed)")
     t.add_row("time", f"{stats.seconds:.1f} s")
     console.print(t)
-    if stats.problems:
-        console.print(f"[yellow]{len(stats.problems)} problem(s):[/]")
-        for p in stats.problems[:MAX_PROBLEMS_SHOWN]:
+    problems = ds.problems  # the dataset's (from loading) and the ones found here (skipped images, cache)
+    if problems:
+        console.print(f"[yellow]{len(problems)} problem(s):[/]")
+        for p in problems[:MAX_PROBLEMS_SHOWN]:
             console.print(f"  {p.format()}", highlight=False, markup=False)
-        if len(stats.problems) > MAX_PROBLEMS_SHOWN:
-            console.print(f"  ... and {len(stats.problems) - MAX_PROBLEMS_SHOWN} more")
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            console.print(f"  ... and {len(problems) - MAX_PROBLEMS_SHOWN} more")

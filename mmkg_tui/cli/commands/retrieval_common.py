@@ -53,7 +53,8 @@ def open_retrieval(args: argparse.Namespace) -> tuple[Any, list[str]]:
     data = args.data
     if data is None and run is not None:
         data = (run.dataset or {}).get("source")
-    ds = api.load_dataset(data, strict=args.strict, embeddings=args.embeddings, corrections=args.corrections)
+    ds = api.load_dataset(data, strict=args.strict, embeddings=args.embeddings, corrections=args.corrections,
+                          allow_outside=getattr(args, "allow_outside", False))
     if args.corrections:
         notes.append(f"corrections applied from {args.corrections}")
     ds, feats = api.compute_features(ds, clip_config(args), strict=args.strict)

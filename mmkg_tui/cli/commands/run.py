@@ -3,16 +3,17 @@ and the reference baselines of engine.baselines (label priors, a CLIP linear pro
 ``--no-baselines`` leaves them out).
 
 Options are checked before any work (ConfigError -> a clear message, exit 2).
-Progress bars go to stderr, the results table to stdout; ``--json FILE`` writes the
-metrics JSON atomically and the run folder (default under the user data dir, see
-engine.runs) can be reopened with ``mmkg-tui --run DIR``. Ctrl-C leaves no
-half-written run folder or JSON file.
+Progress bars go to stderr, the results table (then every dataset problem) to stdout.
+The run folder (default under the user data dir, see engine.experiment.store) is
+written first and can be reopened with ``mmkg-tui --run DIR``; then ``--json FILE``
+gets the metrics JSON, atomically. Output paths are checked before any work: nothing
+the user made is ever replaced (only earlier run folders and metrics files). Ctrl-C
+and SIGTERM leave no half-written run folder or JSON file.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from engine import api
@@ -31,8 +32,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=d.seed, help=f"first seed (default {d.seed})")
     parser.add_argument("--epochs", type=int, default=d.epochs, help=f"training epochs (default {d.epochs})")
     parser.add_argument("--threshold", type=float, default=d.threshold,
-                        help=f"user threshold in [-1, 1] (default {d.threshold}): cosine for clip and sage_*, "
-                             "2p-1 for the priors, tanh(2y-1) for clip_probe (see engine/baselines.py)")
+                        help=f"user threshold (default {d.threshold}) on the --scores scale: a probability for "
+                             "calibrated scores; for raw scores a value in [-1, 1]: cosine for clip and sage_*, "
+                             "2p-1 for the priors and knn, tanh(2y-1) for clip_probe (engine/methods/baselines.py)")
+    parser.add_argument("--scores", choices=api.SCORE_SCALES, default=d.score_scale,
+                        help=f"scale the thresholds apply to (default {d.score_scale}): calibrated = P(keyword | image) "
+                             "from Platt calibrators fitted on validation images; raw = each method's own score")
     parser.add_argument("--layers", type=int, default=d.layers, help=f"GraphSAGE layers (default {d.layers})")
     parser.add_argument("--fanout", default=None,
                         help="comma-separated sampled neighbours per layer (default 3 per layer)")
@@ -41,9 +46,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--negatives", type=int, default=d.negatives, help=f"negatives per positive, Q (default {d.negatives})")
     parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"training edges per step (default {d.batch_size})")
     parser.add_argument("--no-baselines", dest="baselines", action="store_false",
-                        help="leave out the reference baselines (prior, scene_prior, clip_probe)")
+                        help=f"leave out the reference baselines ({', '.join(api.BASELINES)})")
     parser.add_argument("--out", metavar="RUN_DIR", default=None, help="run folder to write (default: under the user data dir)")
     parser.add_argument("--json", metavar="FILE", default=None, help="write the metrics JSON to FILE")
+    parser.add_argument("--distributed", action="store_true", help="train on DistDGL (see docs/SCALING.md)")
+    parser.add_argument("--part-config", metavar="FILE", default=None, help="NAME.json written by mmkg-tui partition")
+    parser.add_argument("--ip-config", metavar="FILE", default=None, help="DGL ip config: one 'IP PORT' line per machine")
+    parser.add_argument("--trainers-per-machine", type=int, default=1, help="trainer processes per machine (default 1)")
 
 
 def _int_list(text: str, field: str) -> tuple[int, ...]:
@@ -63,15 +72,21 @@ def config_from_args(args: argparse.Namespace):
         layers=args.layers, hidden=args.hidden, out_dim=args.hidden, fanout=fanout, epochs=args.epochs,
         lr=args.lr, negatives=args.negatives, batch_size=args.batch_size, seed=args.seed, seeds=args.seeds,
         strategies=strategies, threshold=args.threshold, baselines=args.baselines,
+        score_scale=getattr(args, "scores", "calibrated"),
     )
     cfg.validate()
     return cfg
 
 
 def _check_output_paths(args) -> None:
-    for flag, value in (("--json", args.json), ("--out", args.out)):
-        if value is not None and Path(value).exists() and flag == "--json" and Path(value).is_dir():
-            raise ConfigError(f"{value} is a folder", field=flag, hint="give a file name, e.g. out.json")
+    """Before any work: --out may only be new, empty or an earlier run folder, --json
+    only new or a metrics file mmkg-tui wrote, and both must be creatable."""
+    if args.out is not None:
+        api.check_run_target(args.out)
+    else:
+        api.check_can_create(api.runs_root() / "run", "run folder")
+    if args.json is not None:
+        api.check_json_target(args.json, run_dir=args.out)
 
 
 class _Bars:
@@ -122,6 +137,13 @@ class _Bars:
 
 
 def run(args: argparse.Namespace) -> int:
+    with api.terminate_as_interrupt():  # SIGTERM unwinds like Ctrl-C: nothing half-written
+        if args.distributed:
+            return _run_distributed(args)
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     config = config_from_args(args)  # every option checked before any work
@@ -148,10 +170,41 @@ def run(args: argparse.Namespace) -> int:
     out.print(results_table(result))
     out.print(score_scales_note(result), highlight=False)
     out.print(f"trained in {result.elapsed_s:.1f} s; strategies: {', '.join(config.strategies)}", highlight=False)
-    if args.json:
-        api.atomic_write_text(args.json, json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n")
-        out.print(f"metrics JSON: {args.json}", highlight=False)
+    _print_problems(out, result.problems)
     run_dir = Path(args.out) if args.out else api.default_run_dir(dataset)
-    api.save_run(result, run_dir)
+    api.save_run(result, run_dir)  # first the run folder, complete; then the JSON
     out.print(f"run folder: {run_dir}  (reopen with: mmkg-tui --run {run_dir})", highlight=False)
+    if args.json:
+        api.write_metrics_json(result, args.json)
+        out.print(f"metrics JSON: {args.json}", highlight=False)
     return 0
+
+
+MAX_PROBLEMS_SHOWN = 5
+
+
+def _print_problems(out, problems: list[str]) -> None:
+    """Every dataset problem (skipped images, ...) under the results: the first few, then a count."""
+    if not problems:
+        return
+    out.print(f"[bold yellow]{len(problems)} dataset problem(s)[/] (all of them are in the run folder's "
+              "run.json and the --json file, field 'problems'):", highlight=False)
+    for p in problems[:MAX_PROBLEMS_SHOWN]:
+        out.print(f"  - {p}", highlight=False, markup=False)
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        out.print(f"  ... and {len(problems) - MAX_PROBLEMS_SHOWN} more", highlight=False)
+
+def _run_distributed(args: argparse.Namespace) -> int:
+    """--distributed: this process is a DistDGL server/trainer (DGL_ROLE set, e.g. by
+    DGL's tools/launch.py) or the one-machine launcher; trainer 0 writes the run folder."""
+    if not args.part_config or not args.ip_config:
+        raise ConfigError("--distributed needs --part-config and --ip-config", field="--part-config",
+                          hint="mmkg-tui run --distributed --part-config parts/mmkg.json --ip-config ip_config.txt")
+    config = config_from_args(args)
+    code = api.run_distributed(args.part_config, args.ip_config, config, trainers=args.trainers_per_machine,
+                               run_dir=args.out, json_path=args.json)
+    if code == 0 and args.out:
+        print(f"distributed run finished; run folder: {args.out}")
+    elif code != 0:
+        print(f"distributed run failed (exit {code}); see the trainers' messages above")
+    return code

@@ -1,0 +1,137 @@
+"""One process of a DistDGL job, by DGL's conventions: ``DGL_ROLE=server`` serves its
+machine's partition until the trainers finish; otherwise the process is a trainer
+(rank ``RANK`` of ``WORLD_SIZE``, torch.distributed on gloo, MASTER_ADDR/PORT).
+
+A trainer builds the single-machine model (engine.learn.train.build_model), samples
+minibatches of the training edges of its share (dgl.distributed.edge_split) with a
+DistEdgeDataLoader and our own exclusion (engine.distributed.sampling), and trains it
+under DistributedDataParallel (``find_unused_parameters=True``: the layers of a node
+type absent from a minibatch get no gradient). The per-trainer batch is
+``batch_size / WORLD_SIZE``, so a global step sees as many edges as one
+single-machine step. Rank 0 then evaluates and writes the run folder
+(engine.distributed.evaluate). One OpenMP thread per process.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+os.environ.setdefault("DGLBACKEND", "pytorch")
+os.environ.setdefault("DGL_DIST_MAX_TRY_TIMES", "30")  # the default retries ~50 min when a server dies
+
+import torch
+
+from engine.distributed.trainer_job import DistJob
+
+
+class LinkModel(torch.nn.Module):
+    """Forward = embeddings + positive and negative scores, so DDP sees every
+    parameter use inside one forward (score's temperature included)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, blocks, x, nt, pos_edges, neg_edges):
+        z = self.model(blocks, x, nt)
+        return self.model.score(z, *pos_edges), self.model.score(z, *neg_edges)
+
+
+def role() -> str:
+    return os.environ.get("DGL_ROLE", "client")
+
+
+def train_distributed(g, arrays, config, rank: int, world: int):
+    """Train on the DistGraph ``g``; returns (SageModel, loss history)."""
+    import dgl
+    from torch.nn.parallel import DistributedDataParallel
+
+    from engine.distributed.sampling import dist_loader
+    from engine.learn.loss import sage_loss
+    from engine.learn.model import SageModel
+
+    torch.manual_seed(config.seed)
+    dgl.seed(config.seed + rank)
+    in_dim = int(g.ndata["feat"].shape[1])
+    n_types = int(arrays["n_ntypes"])
+    model = SageModel(in_dim, config.hidden, config.out_dim, config.layers, n_types, aggregator=config.aggregator)
+    ddp = DistributedDataParallel(LinkModel(model), find_unused_parameters=True)
+    opt = torch.optim.Adam(ddp.parameters(), lr=config.lr)
+    eids = dgl.distributed.edge_split(g.edata["train_mask"], g.get_partition_book(), force_even=True)
+    batch = max(1, config.batch_size // world)
+    history = []
+    for _ in range(config.epochs):
+        loader = dist_loader(g, eids, config.fanout, config.negatives, arrays["reverse_eids"], arrays["keyword_nids"],
+                             batch_size=batch)
+        total, steps = 0.0, 0
+        for input_nodes, pair, neg, blocks in loader:
+            pos_s, neg_s = ddp(blocks, g.ndata["feat"][input_nodes], g.ndata["ntype"][input_nodes],
+                               pair.edges(), neg.edges())
+            loss = sage_loss(pos_s, neg_s, config.negatives)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total, steps = total + float(loss.item()), steps + 1
+        mean = torch.tensor([total / max(steps, 1)])
+        torch.distributed.all_reduce(mean)
+        history.append(float(mean) / world)
+    model.eval()
+    return model, history
+
+
+def run_process(job: DistJob) -> int:
+    """Entry of every process of the job (server or trainer). Returns an exit code."""
+    import dgl
+
+    from engine.distributed.partition import PartitionMeta, load_arrays
+
+    torch.set_num_threads(1)
+    dgl.distributed.initialize(job.ip_config)  # a server serves here, then exits the process
+    started = time.perf_counter()
+    torch.distributed.init_process_group(backend="gloo")
+    rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    meta = PartitionMeta.read(job.part_config)
+    arrays = load_arrays(job.part_config)
+    g = dgl.distributed.DistGraph(meta.graph_name, part_config=job.part_config)
+    model, history = train_distributed(g, arrays, job.config, rank, world)
+    torch.distributed.barrier()
+    if rank == 0:
+        write_result(job, meta, model, history, started)
+    torch.distributed.barrier()
+    dgl.distributed.exit_client()
+    return 0
+
+
+def write_result(job: DistJob, meta, model, history, started: float) -> None:
+    """Rank 0: rebuild the single-machine training view, evaluate, save the run folder."""
+    import json
+
+    from engine.core.atomic import atomic_write_text
+    from engine.core.errors import DataError
+    from engine.distributed.evaluate import evaluate_trained
+    from engine.distributed.partition import training_view
+    from engine.experiment.store import default_run_dir, save_run
+
+    dataset, features, _, split, hom = training_view(meta.data, meta.embeddings, meta.seed, meta.split)
+    from engine.data.fingerprint import dataset_fingerprint
+
+    if dataset_fingerprint(dataset) != meta.fingerprint:
+        raise DataError("the dataset changed since it was partitioned", path=meta.data or "demo",
+                        hint="partition it again (mmkg-tui partition) before a distributed run")
+    result = evaluate_trained(model, history, dataset, features, hom, split, job.config, meta.seed, started)
+    save_run(result, job.run_dir or default_run_dir(dataset))
+    if job.json_path:
+        atomic_write_text(job.json_path, json.dumps(result.to_json(), indent=2))
+
+
+if __name__ == "__main__":  # a process of a job started by engine.distributed.launch
+    import sys
+
+    from engine.core.errors import MMKGError
+
+    try:
+        sys.exit(run_process(DistJob.read(sys.argv[1])))
+    except MMKGError as exc:
+        print(f"error: {exc.format()}", file=sys.stderr)
+        sys.exit(2)
