@@ -9,7 +9,6 @@ import dataclasses
 from app_helpers import SIZE, isolated_home, make_app, needs_learning, plain, ready, tiny_run, tiny_world  # noqa: F401
 
 from engine import api
-from mmkg_tui.screens.runs import RunBrowser
 
 pytestmark = needs_learning
 
@@ -51,6 +50,8 @@ async def test_run_browser_lists_newest_first_opens_and_compares(tmp_path):
         assert app.session.run_dir == first
         await pilot.press("R")
         await pilot.pause()
+        from mmkg_tui.screens.runs import RunBrowser
+
         assert isinstance(app.screen, RunBrowser)
         table = app.screen.query_one("#runs-table")
         keys = [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
