@@ -29,6 +29,7 @@ from mmkg_tui.app.loading import LoadRequest, attach_engine, open_dataset
 from mmkg_tui.app.settings import UserSettings, config_path
 from mmkg_tui.app.state import Session
 from mmkg_tui.app.store import AppState, Place, remember_place, remember_theme
+from mmkg_tui.app.runs import RunsController
 from mmkg_tui.app.training import TrainingController
 from mmkg_tui.present.progress import Coalescer
 from mmkg_tui.screens.confirm import ConfirmScreen
@@ -77,6 +78,7 @@ class MMKGApp(App):
         self.session: Session | None = None
         self.main_screen: MainScreen | None = None
         self.controller = TrainingController(self)
+        self.runs = RunsController(self)
         self.state_changed: Signal[str] = Signal(self, "state-changed")
         self.view_errors: list[str] = []  # view update failures (shown as notifications)
         self._busy_threads: set[str] = set()  # "load" / "warm-up" while their thread works
@@ -312,40 +314,10 @@ class MMKGApp(App):
 
     # --------------------------------------------------------------- runs
     def browse_runs(self) -> None:
-        from mmkg_tui.screens.runs import RunBrowser
+        self.runs.browse()
 
-        s = self.session
-        runs = api.list_runs(s.dataset, AppState.load().run_dirs)
-        self.push_screen(RunBrowser(runs, s.run_dir, s.compare_dir), self._run_chosen)
-
-    def _run_chosen(self, choice) -> None:
-        if choice is None:
-            return
-        if choice.action == "uncompare":
-            self.session.set_compare(None, None)
-            return
-        self.open_run(choice.path, compare=choice.action == "compare")
-
-    @work(thread=True, exclusive=True, group="open-run", exit_on_error=False, name="open-run")
     def open_run(self, path: str, compare: bool = False) -> None:
-        """Load a run folder off the event loop; the session adopts it on the loop."""
-        try:
-            run = api.load_run(path)
-        except api.MMKGError as exc:
-            self.call_from_thread(self.notify, exc.format(), title="Cannot open the run", severity="error")
-            return
-        self.call_from_thread(self._adopt_run, run, path, compare)
-
-    def _adopt_run(self, run, path: str, compare: bool) -> None:
-        try:
-            if compare:
-                self.session.set_compare(run, path)
-                self.notify(f"comparing with {path} (Evaluate, key 5)")
-            else:
-                self.session.set_run(run, path)
-                self.notify(f"opened {path}")
-        except api.MMKGError as exc:
-            self.notify(exc.format(), title="Cannot open the run", severity="error")
+        self.runs.open(path, compare=compare)
 
     # ------------------------------------------------------------ actions
     def action_help(self) -> None:

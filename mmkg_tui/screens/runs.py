@@ -43,6 +43,12 @@ def settings_text(config: dict) -> str:
             f"seeds {config.get('seeds', 1)}, {strategies}")
 
 
+def short_path(path: str, parts: int = 1) -> str:
+    """The last folders of a run path (the full one is in the Train view)."""
+    pieces = path.rstrip("/").split("/")
+    return ("…/" if len(pieces) > parts else "") + "/".join(pieces[-parts:])
+
+
 class RunBrowser(ModalScreen[BrowserChoice | None]):
     BINDINGS = [
         Binding("enter", "choose('open')", "open", id="runs.open"),
@@ -72,7 +78,7 @@ class RunBrowser(ModalScreen[BrowserChoice | None]):
             mark = "● open" if info.path == self.current else "◐ compared" if info.path == self.compared else ""
             best, auc, clip = headline(info)
             table.add_row(Text(mark, style="bold green"), info.created[:19].replace("T", " "),
-                          settings_text(info.config), best, auc, clip, info.path, key=info.path)
+                          settings_text(info.config), best, auc, clip, short_path(info.path), key=info.path)
         table.focus()
 
     def _cursor_path(self) -> str | None:

@@ -9,7 +9,6 @@ import dataclasses
 from app_helpers import SIZE, isolated_home, make_app, needs_learning, plain, ready, tiny_run, tiny_world  # noqa: F401
 
 from engine import api
-from mmkg_tui.screens.runs import RunBrowser
 
 pytestmark = needs_learning
 
@@ -51,6 +50,8 @@ async def test_run_browser_lists_newest_first_opens_and_compares(tmp_path):
         assert app.session.run_dir == first
         await pilot.press("R")
         await pilot.pause()
+        from mmkg_tui.screens.runs import RunBrowser
+
         assert isinstance(app.screen, RunBrowser)
         table = app.screen.query_one("#runs-table")
         keys = [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
@@ -83,3 +84,27 @@ async def test_relaunch_restores_threshold_method_and_view():
         await ready(pilot)
         assert (app.threshold, app.method) == left
         assert app.screen.current_view == "keywords"
+
+
+async def test_dataset_problems_and_run_cautions_are_shown():
+    """Dataset problems in the Overview (and a count in the top bar); the run's
+    warnings, keywords left out of macro metrics and skipped methods in Evaluate."""
+    from mmkg_tui.app.app import create_app
+
+    world = dataclasses.replace(tiny_world(), problems=[api.Problem("2 images could not be read: skipped",
+                                                                    path="photos.csv", line=7)])
+    run = dataclasses.replace(tiny_run(), warnings=["only 45 test images: figures are noisy"],
+                              macro_excluded={"deck": "no positive test image"},
+                              skipped_methods={"clip_probe": "too few training images"})
+    app = create_app(dataset=world, run=run, reopen_last=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        assert str(app.screen.query_one("#problem-count").content) == "⚠ 1"
+        info = plain(app.screen.query_one("#overview-info"), width=200)
+        assert "1 dataset problem" in info and "2 images could not be read: skipped" in info and "photos.csv" in info
+        await pilot.press("5")
+        await pilot.pause()
+        notes = plain(app.screen.query_one("#evaluate-notes"), width=200)
+        assert "warning: only 45 test images: figures are noisy" in notes
+        assert "deck (no positive test image)" in notes
+        assert "not run: clip_probe: too few training images" in notes

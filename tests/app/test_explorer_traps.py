@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from app_helpers import SIZE, isolated_home, make_app, needs_learning, plain, ready  # noqa: F401
 
-from mmkg_tui.present.query import Debouncer, parse_query
 
 pytestmark = needs_learning
 
@@ -29,6 +28,8 @@ async def test_search_enter_goes_to_results_and_esc_back_to_the_list():
 
 
 def test_query_syntax_parses_filters_and_words():
+    from mmkg_tui.present.query import parse_query
+
     q = parse_query('split:test scene:kitchen kw:"hardwood floors" errors fireplace')
     assert (q.split, q.scenes, q.keywords, q.errors, q.words) == (2, ["kitchen"], ["hardwood floors"], True, ["fireplace"])
     assert parse_query("split:later").problems == ["unknown split 'later': use split:train, split:val or split:test"]
@@ -59,6 +60,8 @@ async def test_query_syntax_filters_the_list():
 
 
 def test_debouncer_runs_once_after_a_burst():
+    from mmkg_tui.present.query import Debouncer
+
     timers, calls = [], []
 
     class Timer:
@@ -219,7 +222,8 @@ async def test_empty_search_says_no_image_matches():
         await ready(pilot)
         await pilot.press("slash", *"zzzz-nothing", "enter")
         await pilot.pause()
-        assert "no image file" not in plain(app.screen.query_one("#picture"))
+        placeholder = plain(app.screen.query_one("#picture-placeholder"))
+        assert "no image file" not in placeholder and "no image matches" in placeholder
         assert "no image matches" in plain(app.screen.query_one("#image-facts"))
 
 
