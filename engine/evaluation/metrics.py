@@ -16,9 +16,11 @@ the tests check them against ``sklearn.metrics.precision_recall_fscore_support``
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import asdict, is_dataclass
 
 import numpy as np
+
+from engine.evaluation.results import MethodEvaluation, MethodMetrics, OperatingPoint
 
 ROC_POINTS = 400
 
@@ -156,11 +158,8 @@ def embedding_stats(emb: np.ndarray, *, sample: int = 500, seed: int = 0) -> dic
 
 
 def evaluate_method(scores: np.ndarray, labels: np.ndarray, val_mask: np.ndarray, test_mask: np.ndarray,
-                    user_threshold: float) -> dict[str, Any]:
-    """One method, one seed: metrics on test rows, best-F1 threshold from validation rows.
-
-    Returns {"metrics": nested floats, "best_threshold", "per_keyword", "roc"}.
-    """
+                    user_threshold: float) -> MethodEvaluation:
+    """One method, one seed: metrics on test rows, best-F1 threshold from validation rows."""
     labels = np.asarray(labels, dtype=bool)
     s_val, y_val = scores[val_mask], labels[val_mask]
     s_test, y_test = scores[test_mask], labels[test_mask]
@@ -170,18 +169,20 @@ def evaluate_method(scores: np.ndarray, labels: np.ndarray, val_mask: np.ndarray
     best = threshold_metrics(s_test, y_test, thr)
     user = threshold_metrics(s_test, y_test, user_threshold)
     aucs = keyword_auc(s_test, y_test)  # once: macro AUC and the per-keyword column
-    metrics = ranking_metrics(s_test, y_test, aucs)
-    metrics["best_f1"] = {k: best[k] for k in ("threshold", "precision", "recall", "f1")}
-    metrics["at_threshold"] = {k: user[k] for k in ("threshold", "precision", "recall", "f1")}
+    ranking = ranking_metrics(s_test, y_test, aucs)
+    metrics = MethodMetrics(ranking["micro_auc"], ranking["macro_auc"], ranking["map"],
+                            OperatingPoint.from_counts(best), OperatingPoint.from_counts(user))
     per_kw = per_keyword_metrics(s_test, y_test, thr)
     per_kw["prevalence"] = per_kw["support"] / max(len(y_test), 1)
     per_kw["auc"] = aucs
-    return {"metrics": metrics, "best_threshold": thr, "per_keyword": per_kw, "roc": roc_points(s_test, y_test)}
+    return MethodEvaluation(metrics, thr, per_kw, roc_points(s_test, y_test))
 
 
-def aggregate(runs: list[dict]) -> dict:
-    """Nested per-seed metric dicts -> same nesting with {"mean", "std", "runs"} leaves
-    (std: sample standard deviation, 0 for one run; NaN runs are ignored by mean/std)."""
+def aggregate(runs: list) -> dict:
+    """Nested per-seed metrics (dicts or dataclass records such as MethodMetrics) -> the
+    same nesting as dicts with {"mean", "std", "runs"} leaves (std: sample standard
+    deviation, 0 for one run; NaN runs are ignored by mean/std)."""
+    runs = [asdict(r) if is_dataclass(r) else r for r in runs]
     first = runs[0]
     out: dict = {}
     for key, value in first.items():

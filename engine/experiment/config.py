@@ -9,7 +9,7 @@ import numpy as np
 
 from engine.core.errors import ConfigError
 
-METHODS = ("clip", "prior", "scene_prior", "clip_probe", "sage_self", "sage_cosine", "sage_scene")
+
 AGGREGATORS = ("mean", "pool", "gcn", "lstm")
 DEFAULT_EPOCHS = 12  # chosen on VALIDATION images of the demo (6: worse, 20: +0.005 macro AUC but too slow)
 

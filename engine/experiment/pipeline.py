@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -32,81 +33,128 @@ from engine.core.errors import DataError
 from engine.core.progress import StageProgress, TrainProgress, check_cancel
 from engine.core.thread import on_engine_thread
 from engine.experiment.config import ExperimentConfig
-from engine.experiment.records import ExperimentDone, RunResult
+from engine.experiment.records import EvalRows, ExperimentDone, RunResult, SeedResult
 from engine.methods.scoring import cosine_scores
 
 __all__ = ["iter_experiment", "run_experiment", "dataset_info"]
 
 
 # ---------------------------------------------------------------------------- pieces
-def _run_seed(dataset, features, kg, config: ExperimentConfig, seed: int, seed_index: int, cancel):
-    """Generator for one seed; returns a dict with this seed's results."""
+@dataclass
+class _Trained:
+    """One seed's training graph, model and learned keyword embeddings."""
+
+    split: Any  # engine.graph.split.Split
+    hom: Any  # engine.graph.homogeneous.HomGraph
+    model: Any
+    history: list[float]
+    keyword_embeddings: np.ndarray  # (K, D) from the training graph
+
+
+def _split_and_graph(dataset, kg, config: ExperimentConfig, seed: int):
+    """Generator: this seed's split and homogeneous training graph (returns both)."""
     import torch
 
-    from engine.evaluation.metrics import embedding_stats, evaluate_method
     from engine.graph.homogeneous import to_homogeneous
-    from engine.graph.reconnect import TrainGraphInfo, enlarged_graph, get_strategy
     from engine.graph.split import split_images, training_graph
-    from engine.learn.model import full_inference
-    from engine.learn.train import train_model
 
     yield StageProgress("split", 0, 1, f"seed {seed}")
     split = split_images(dataset.n_images, config.split, seed)
-    train_rows, val_rows, test_rows = split.train, split.val, split.test
-    tg = training_graph(kg.g, train_rows)
+    tg = training_graph(kg.g, split.train)
     if not config.keyword_to_image:
         import dgl
 
         tg = dgl.remove_edges(tg, torch.arange(tg.num_edges("keyword_of")), etype="keyword_of")
-    hom = to_homogeneous(tg, train_rows)
+    hom = to_homogeneous(tg, split.train)
     if hom.train_eids.numel() == 0:
         raise DataError("no training image has a keyword: nothing to learn", path=dataset.source_path,
                         hint="check the keyword column of the dataset")
-    yield StageProgress("split", 1, 1, f"{len(train_rows)} train / {len(val_rows)} validation / {len(test_rows)} test images")
+    yield StageProgress("split", 1, 1, f"{len(split.train)} train / {len(split.val)} validation / "
+                                       f"{len(split.test)} test images")
+    return split, hom
+
+
+def _train(dataset, kg, config: ExperimentConfig, seed: int, seed_index: int, cancel):
+    """Generator: split, train GraphSAGE, embed the keywords (returns _Trained)."""
+    from engine.learn.model import full_inference
+    from engine.learn.train import train_model
+
+    split, hom = yield from _split_and_graph(dataset, kg, config, seed)
     check_cancel(cancel)
     model, history = yield from train_model(hom, config, seed=seed, seed_index=seed_index,
                                             n_seeds=config.seeds, cancel=cancel)
     yield StageProgress("inference", 0, 1, "full-neighbourhood inference on the training graph")
     z_train = full_inference(model, hom.g, cancel=cancel)
     lo, hi = hom.keyword_range
-    kw_emb = z_train[lo:hi].numpy()
     yield StageProgress("inference", 1, 1)
+    return _Trained(split, hom, model, history, z_train[lo:hi].numpy())
 
-    eval_rows = np.concatenate([val_rows, test_rows])
-    labels = dataset.label_matrix()[eval_rows].toarray().astype(bool)
-    val_mask = np.zeros(len(eval_rows), bool)
-    val_mask[: len(val_rows)] = True
-    test_mask = ~val_mask
-    scores = {"clip": cosine_scores(features.image[eval_rows], features.keyword)}
-    img_emb = {"clip": np.asarray(features.image[eval_rows], dtype=np.float32)}
+
+def _eval_rows(dataset, split) -> EvalRows:
+    rows = np.concatenate([split.val, split.test])
+    val_mask = np.zeros(len(rows), bool)
+    val_mask[: len(split.val)] = True
+    return EvalRows(rows, dataset.label_matrix()[rows].toarray().astype(bool), val_mask, ~val_mask)
+
+
+def _sage_scores(dataset, features, config: ExperimentConfig, trained: _Trained, rows: np.ndarray, cancel):
+    """Generator: reconnect the unseen rows per strategy and embed them in the enlarged
+    graph; returns (scores, image embeddings) keyed ``sage_<strategy>``."""
+    import torch
+
+    from engine.graph.reconnect import TrainGraphInfo, enlarged_graph, get_strategy
+    from engine.learn.model import full_inference
+
+    hom = trained.hom
     info = TrainGraphInfo.from_hom(hom)
     n = hom.num_nodes
+    scores, img_emb = {}, {}
     for i, strat in enumerate(config.strategies):
         yield StageProgress(f"reconnect {strat}", i, len(config.strategies))
         check_cancel(cancel)
-        src, dst = get_strategy(strat)(info, eval_rows, features, dataset, config)
-        g2 = enlarged_graph(hom, eval_rows, features, src, dst)
-        z = full_inference(model, g2, groups=[torch.arange(n), torch.arange(n, n + len(eval_rows))], cancel=cancel)
+        src, dst = get_strategy(strat)(info, rows, features, dataset, config)
+        g2 = enlarged_graph(hom, rows, features, src, dst)
+        z = full_inference(trained.model, g2, groups=[torch.arange(n), torch.arange(n, n + len(rows))], cancel=cancel)
         emb = z[n:].numpy()
         img_emb[f"sage_{strat}"] = emb
-        scores[f"sage_{strat}"] = cosine_scores(emb, kw_emb)
+        scores[f"sage_{strat}"] = cosine_scores(emb, trained.keyword_embeddings)
         yield StageProgress(f"reconnect {strat}", i + 1, len(config.strategies), f"{len(src)} edges")
-    scores = _in_method_order(scores, (yield from _baseline_scores(dataset, features, split, eval_rows, config, cancel)),
-                              config.methods)
+    return scores, img_emb
+
+
+def _evaluate(scores: dict, img_emb: dict, ev: EvalRows, config: ExperimentConfig, seed: int, cancel):
+    """Generator: every method's test metrics and embedding statistics (returns both)."""
+    from engine.evaluation.metrics import embedding_stats, evaluate_method
+
     yield StageProgress("evaluate", 0, len(scores))
     evals, stats = {}, {}
     for j, (method, s) in enumerate(scores.items()):
         check_cancel(cancel)
-        evals[method] = evaluate_method(s, labels, val_mask, test_mask, config.threshold)
+        evals[method] = evaluate_method(s, ev.labels, ev.val_mask, ev.test_mask, config.threshold)
         if method in img_emb:
             stats[method] = embedding_stats(img_emb[method], seed=seed)
         yield StageProgress("evaluate", j + 1, len(scores), method)
-    return {
-        "split": split.assignment, "eval_rows": eval_rows, "labels": labels, "scores": scores,
-        "evals": evals, "stats": stats, "history": history, "image_embeddings": img_emb,
-        "keyword_embeddings": {"clip": np.asarray(features.keyword, np.float32), "sage": kw_emb},
-        "model_state": {k: v.detach().clone() for k, v in model.state_dict().items()},
-    }
+    return evals, stats
+
+
+def _run_seed(dataset, features, kg, config: ExperimentConfig, seed: int, seed_index: int, cancel):
+    """Generator for one seed: train, score every method, evaluate (returns SeedResult)."""
+    trained = yield from _train(dataset, kg, config, seed, seed_index, cancel)
+    ev = _eval_rows(dataset, trained.split)
+    scores = {"clip": cosine_scores(features.image[ev.rows], features.keyword)}
+    img_emb = {"clip": np.asarray(features.image[ev.rows], dtype=np.float32)}
+    sage, sage_emb = yield from _sage_scores(dataset, features, config, trained, ev.rows, cancel)
+    scores.update(sage)
+    img_emb.update(sage_emb)
+    scores = _in_method_order(scores, (yield from _baseline_scores(dataset, features, trained.split, ev.rows,
+                                                                   config, cancel)), config.methods)
+    evals, stats = yield from _evaluate(scores, img_emb, ev, config, seed, cancel)
+    return SeedResult(
+        split=trained.split.assignment, eval=ev, scores=scores, evaluations=evals, embedding_stats=stats,
+        loss_history=list(trained.history), image_embeddings=img_emb,
+        keyword_embeddings={"clip": np.asarray(features.keyword, np.float32), "sage": trained.keyword_embeddings},
+        model_state={k: v.detach().clone() for k, v in trained.model.state_dict().items()},
+    )
 
 
 def _baseline_scores(dataset, features, split, eval_rows, config: ExperimentConfig, cancel):
@@ -152,7 +200,6 @@ def iter_experiment(dataset, features, config: ExperimentConfig, *,
 def _experiment_events(dataset, features, config: ExperimentConfig, cancel):
     import time
 
-    from engine.evaluation.metrics import aggregate
     from engine.graph.knowledge import build_graph
 
     start = time.perf_counter()
@@ -163,23 +210,30 @@ def _experiment_events(dataset, features, config: ExperimentConfig, cancel):
     for i, seed in enumerate(config.seed_list):
         check_cancel(cancel)
         per_seed.append((yield from _run_seed(dataset, features, kg, config, seed, i, cancel)))
+    yield ExperimentDone(_run_result(dataset, features, config, per_seed, time.perf_counter() - start))
+
+
+def _run_result(dataset, features, config: ExperimentConfig, per_seed: list[SeedResult], elapsed_s: float) -> RunResult:
+    """Metrics aggregated over seeds; arrays of the first seed."""
+    from engine.evaluation.metrics import aggregate
+
     first = per_seed[0]
     methods = config.methods
-    metrics = {m: aggregate([r["evals"][m]["metrics"] for r in per_seed]) for m in methods}
-    stats = {m: {k: v["mean"] for k, v in aggregate([r["stats"][m] for r in per_seed]).items()}
-             for m in methods if m in first["stats"]}
-    result = RunResult(
+    metrics = {m: aggregate([r.evaluations[m].metrics for r in per_seed]) for m in methods}
+    stats = {m: {k: v["mean"] for k, v in aggregate([r.embedding_stats[m] for r in per_seed]).items()}
+             for m in methods if m in first.embedding_stats}
+    evals = first.evaluations
+    return RunResult(
         config=config, dataset=dataset_info(dataset), embedding_source=features.source,
-        image_ids=list(dataset.ids), split=first["split"], keywords=list(dataset.keywords), methods=methods,
-        eval_rows=first["eval_rows"], labels=first["labels"], scores=first["scores"],
-        best_threshold={m: first["evals"][m]["best_threshold"] for m in methods},
-        metrics=metrics, per_keyword={m: first["evals"][m]["per_keyword"] for m in methods},
-        roc={m: first["evals"][m]["roc"] for m in methods}, embedding_stats=stats,
-        loss_history=list(first["history"]), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        image_embeddings=first["image_embeddings"], keyword_embeddings=first["keyword_embeddings"],
-        seeds=config.seed_list, elapsed_s=time.perf_counter() - start, model_state=first["model_state"],
+        image_ids=list(dataset.ids), split=first.split, keywords=list(dataset.keywords), methods=methods,
+        eval_rows=first.eval.rows, labels=first.eval.labels, scores=first.scores,
+        best_threshold={m: evals[m].best_threshold for m in methods},
+        metrics=metrics, per_keyword={m: evals[m].per_keyword for m in methods},
+        roc={m: evals[m].roc for m in methods}, embedding_stats=stats,
+        loss_history=list(first.loss_history), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        image_embeddings=first.image_embeddings, keyword_embeddings=first.keyword_embeddings,
+        seeds=config.seed_list, elapsed_s=elapsed_s, model_state=first.model_state,
     )
-    yield ExperimentDone(result)
 
 
 def run_experiment(dataset, features, config: ExperimentConfig, *, cancel: threading.Event | None = None,

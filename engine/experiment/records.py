@@ -8,12 +8,41 @@ from typing import Any
 
 import numpy as np
 
+from engine.evaluation.results import MethodEvaluation, MethodMetrics, OperatingPoint
 from engine.experiment.config import ExperimentConfig
+
+__all__ = ["ExperimentDone", "RunResult", "SeedResult", "EvalRows", "MethodEvaluation", "MethodMetrics",
+           "OperatingPoint"]
 
 
 @dataclass(frozen=True)
 class ExperimentDone:
     result: "RunResult"
+
+
+@dataclass(frozen=True)
+class EvalRows:
+    """The rows one seed scores: its validation images, then its test images."""
+
+    rows: np.ndarray  # (M,) dataset rows, validation then test
+    labels: np.ndarray  # (M, K) bool
+    val_mask: np.ndarray  # (M,) bool
+    test_mask: np.ndarray  # (M,) bool
+
+
+@dataclass
+class SeedResult:
+    """Everything one seed of an experiment produced (engine.experiment.pipeline)."""
+
+    split: np.ndarray  # (N,) int8 0 train / 1 validation / 2 test
+    eval: EvalRows
+    scores: dict[str, np.ndarray]  # method -> (M, K) float32, in config.methods order
+    evaluations: dict[str, MethodEvaluation]  # method -> its test metrics
+    embedding_stats: dict[str, dict[str, float]]  # methods with image embeddings only
+    loss_history: list[float]
+    image_embeddings: dict[str, np.ndarray]  # method -> (M, D)
+    keyword_embeddings: dict[str, np.ndarray]  # "clip" / "sage" -> (K, D)
+    model_state: dict = field(repr=False)
 
 
 @dataclass

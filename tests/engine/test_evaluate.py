@@ -66,13 +66,13 @@ def test_best_threshold_is_chosen_on_validation_not_test():
     assert best_f1_threshold(val_s[:, None], y[:, None]) == pytest.approx(0.5)
     assert best_f1_threshold(test_s[:, None], y[:, None]) == pytest.approx(0.3)
     out = evaluate_method(scores, labels, val_mask, ~val_mask, user_threshold=0.7)
-    assert out["best_threshold"] == pytest.approx(0.5)
-    best = out["metrics"]["best_f1"]
-    assert best["threshold"] == pytest.approx(0.5)
-    assert best["precision"] == pytest.approx(1.0) and best["recall"] == pytest.approx(1 / 3)
-    assert best["f1"] == pytest.approx(0.5)  # the test-optimal threshold would give 1.0
-    at = out["metrics"]["at_threshold"]
-    assert at["threshold"] == 0.7 and at["recall"] == pytest.approx(1 / 3)
+    assert out.best_threshold == pytest.approx(0.5)
+    best = out.metrics.best_f1
+    assert best.threshold == pytest.approx(0.5)
+    assert best.precision == pytest.approx(1.0) and best.recall == pytest.approx(1 / 3)
+    assert best.f1 == pytest.approx(0.5)  # the test-optimal threshold would give 1.0
+    at = out.metrics.at_threshold
+    assert at.threshold == 0.7 and at.recall == pytest.approx(1 / 3)
 
 
 def test_macro_auc_skips_single_class_keywords_and_map_skips_keywords_without_positives():
