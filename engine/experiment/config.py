@@ -39,6 +39,18 @@ class ExperimentConfig:
     # Reference baselines (engine.baselines: label priors and a CLIP linear probe)
     # reported beside the GNN methods; they take well under a second.
     baselines: bool = True
+    # --- learning options (engine.learn; each measured on VALIDATION images, see
+    # benchmarks/study_learning.py) ------------------------------------------------
+    objective: str = "sage"  # "sage": the poster's J, 1:1 uniform negatives; "bce"/"softmax": every keyword
+    image_batch_size: int = 256  # images per step of the all-keyword objectives
+    dropout: float = 0.0  # on every layer's input while training
+    weight_decay: float = 0.0  # > 0: AdamW with this decoupled decay
+    anchor: float = 0.0  # weight of mean(1 - cos(z, CLIP)), keeps embeddings near CLIP
+    train_as_test: bool = False  # training images embedded without their own keyword edges
+    train_cosine_k: int = 0  # > 0: training images also get edges from their k nearest training images
+    select_metric: str = "none"  # early stopping on this validation metric ("map", "macro_auc", "micro_auc", "mean")
+    patience: int = 0  # stop after this many epochs without validation improvement (0: run every epoch)
+    blend: bool = False  # blend sage scores with zero-shot CLIP, weight chosen on validation
 
     def __post_init__(self) -> None:
         self.fanout = tuple(self.fanout)
@@ -84,6 +96,28 @@ class ExperimentConfig:
         need(isinstance(self.threshold, (int, float)) and math.isfinite(self.threshold) and -1 <= self.threshold <= 1,
              "threshold", f"threshold must be a score in [-1, 1] (every method's scores lie there), got {self.threshold!r}", "e.g. --threshold 0.7")
         check_fractions(self.split)
+        self._validate_learning(need, is_int)
+
+    def _validate_learning(self, need, is_int) -> None:
+        from engine.experiment.validation import SELECT_METRICS
+        from engine.learn.objective import OBJECTIVES
+
+        def num(v) -> bool:
+            return isinstance(v, (int, float, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
+
+        need(self.objective in OBJECTIVES, "objective", f"unknown objective {self.objective!r}", f"choose from {', '.join(OBJECTIVES)}")
+        need(is_int(self.image_batch_size) and self.image_batch_size >= 1, "image_batch_size",
+             f"image_batch_size must be an integer >= 1, got {self.image_batch_size!r}", "e.g. 256")
+        need(num(self.dropout) and 0 <= self.dropout < 1, "dropout", f"dropout must be in [0, 1), got {self.dropout!r}", "e.g. --dropout 0.2")
+        need(num(self.weight_decay) and self.weight_decay >= 0, "weight_decay", f"weight_decay must be >= 0, got {self.weight_decay!r}", "e.g. --weight-decay 0.01")
+        need(num(self.anchor) and self.anchor >= 0, "anchor", f"anchor must be >= 0, got {self.anchor!r}", "e.g. --anchor 1.0")
+        need(isinstance(self.train_as_test, (bool, np.bool_)), "train_as_test", f"train_as_test must be true or false, got {self.train_as_test!r}", "--train-as-test")
+        need(is_int(self.train_cosine_k) and self.train_cosine_k >= 0, "train_cosine_k",
+             f"train_cosine_k must be an integer >= 0, got {self.train_cosine_k!r}", "e.g. 3 (0: off)")
+        need(self.select_metric in SELECT_METRICS, "select_metric", f"unknown selection metric {self.select_metric!r}",
+             f"choose from {', '.join(SELECT_METRICS)}")
+        need(is_int(self.patience) and self.patience >= 0, "patience", f"patience must be an integer >= 0, got {self.patience!r}", "e.g. 3 (0: never stop early)")
+        need(isinstance(self.blend, (bool, np.bool_)), "blend", f"blend must be true or false, got {self.blend!r}", "--blend")
 
     @property
     def methods(self) -> list[str]:

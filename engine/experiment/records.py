@@ -43,6 +43,8 @@ class SeedResult:
     image_embeddings: dict[str, np.ndarray]  # method -> (M, D)
     keyword_embeddings: dict[str, np.ndarray]  # "clip" / "sage" -> (K, D)
     model_state: dict = field(repr=False)
+    best_epoch: int | None = None  # epoch chosen on validation (ExperimentConfig.select_metric); None: none
+    blend_weights: dict[str, float] = field(default_factory=dict)  # sage method -> CLIP weight (ExperimentConfig.blend)
 
 
 @dataclass

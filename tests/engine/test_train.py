@@ -22,7 +22,7 @@ def run(gen):
         while True:
             events.append(next(gen))
     except StopIteration as stop:
-        model, history = stop.value
+        model, history = stop.value.model, stop.value.history
     return events, model, history
 
 
