@@ -27,7 +27,7 @@ os.environ.setdefault("DGLBACKEND", "pytorch")
 import numpy as np
 import torch
 
-from engine.core.errors import Cancelled
+from engine.core.errors import Cancelled, ConfigError
 from engine.core.progress import TrainProgress
 from engine.core.thread import single_thread
 from engine.graph.homogeneous import HomGraph
@@ -59,6 +59,10 @@ def deterministic():
 
 def build_model(hom: HomGraph, config) -> SageModel:
     in_dim = int(hom.g.ndata["feat"].shape[1])
+    if config.anchor and config.out_dim != in_dim:
+        raise ConfigError(f"the CLIP anchor compares embeddings with CLIP features, but out_dim is "
+                          f"{config.out_dim} and the features have {in_dim} dimensions", field="anchor",
+                          hint=f"set out_dim to {in_dim}, or anchor to 0")
     all_kw = config.objective in ("bce", "softmax")
     return SageModel(in_dim, config.hidden, config.out_dim, config.layers, len(hom.ntypes),
                      aggregator=config.aggregator, dropout=config.dropout,
