@@ -51,6 +51,8 @@ class ExperimentConfig:
     select_metric: str = "none"  # early stopping on this validation metric ("map", "macro_auc", "micro_auc", "mean")
     patience: int = 0  # stop after this many epochs without validation improvement (0: run every epoch)
     blend: bool = False  # blend sage scores with zero-shot CLIP, weight chosen on validation
+    temperature: float = 10.0  # initial scale of the learnable temperature (score = scale * cosine)
+    tune: int = 0  # > 0: try this many seeded settings on validation first (engine.experiment.tune)
 
     def __post_init__(self) -> None:
         self.fanout = tuple(self.fanout)
@@ -118,6 +120,8 @@ class ExperimentConfig:
              f"choose from {', '.join(SELECT_METRICS)}")
         need(is_int(self.patience) and self.patience >= 0, "patience", f"patience must be an integer >= 0, got {self.patience!r}", "e.g. 3 (0: never stop early)")
         need(isinstance(self.blend, (bool, np.bool_)), "blend", f"blend must be true or false, got {self.blend!r}", "--blend")
+        need(num(self.temperature) and self.temperature > 0, "temperature", f"temperature must be > 0, got {self.temperature!r}", "e.g. 10")
+        need(is_int(self.tune) and self.tune >= 0, "tune", f"tune must be an integer >= 0, got {self.tune!r}", "e.g. --tune 8 (0: no search)")
 
     @property
     def methods(self) -> list[str]:

@@ -224,11 +224,18 @@ def _experiment_events(dataset, features, config: ExperimentConfig, cancel):
     yield StageProgress("graph", 0, 1, "building the knowledge graph")
     kg = build_graph(dataset, features)
     yield StageProgress("graph", 1, 1)
+    trials = []
+    if config.tune:
+        from engine.experiment.tune import tune
+
+        config, trials = yield from tune(dataset, features, kg, config, _run_seed, cancel)
     per_seed = []
     for i, seed in enumerate(config.seed_list):
         check_cancel(cancel)
         per_seed.append((yield from _run_seed(dataset, features, kg, config, seed, i, cancel)))
-    yield ExperimentDone(_run_result(dataset, features, config, per_seed, time.perf_counter() - start))
+    result = _run_result(dataset, features, config, per_seed, time.perf_counter() - start)
+    result.tuning = [t.to_json() for t in trials]
+    yield ExperimentDone(result)
 
 
 def _run_result(dataset, features, config: ExperimentConfig, per_seed: list[SeedResult], elapsed_s: float) -> RunResult:

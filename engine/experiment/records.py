@@ -77,6 +77,7 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)  # cautions about the evaluation (few test images, ...)
     macro_excluded: dict[str, str] = field(default_factory=dict)  # keyword -> why it is not in macro metrics
     skipped_methods: dict[str, str] = field(default_factory=dict)  # method -> why it was not run
+    tuning: list[dict] = field(default_factory=list)  # --tune trials: overrides, validation score (engine.experiment.tune)
 
     def test_mask(self) -> np.ndarray:
         return self.split[self.eval_rows] == 2
@@ -99,6 +100,7 @@ class RunResult:
             "warnings": self.warnings,
             "macro_excluded": self.macro_excluded,
             "skipped_methods": self.skipped_methods,
+            "tuning": self.tuning,
         })
 
 

@@ -65,7 +65,7 @@ def build_model(hom: HomGraph, config) -> SageModel:
                           hint=f"set out_dim to {in_dim}, or anchor to 0")
     all_kw = config.objective in ("bce", "softmax")
     return SageModel(in_dim, config.hidden, config.out_dim, config.layers, len(hom.ntypes),
-                     aggregator=config.aggregator, dropout=config.dropout,
+                     aggregator=config.aggregator, dropout=config.dropout, init_scale=config.temperature,
                      n_keywords=hom.counts["keyword"] if all_kw else 0)
 
 
