@@ -105,7 +105,7 @@ def strongest_baseline(rows: list[Row]) -> str:
     return max(names, key=lambda m: np.mean([mean3(r.val[m]) for r in rows]))
 
 
-def study(n: int, seeds: int, test_seeds: int, variants: dict[str, dict], test_n: int) -> dict:
+def validation_phase(n: int, seeds: int, variants: dict[str, dict]) -> dict:
     data = worlds(n)
     rows = [run_one(ds, w, v, o, s) for w, ds in data.items() for v, o in variants.items() for s in range(seeds)]
     val_table = {}
@@ -113,11 +113,24 @@ def study(n: int, seeds: int, test_seeds: int, variants: dict[str, dict], test_n
         val_table[v] = {w: float(np.mean([mean3(r.val[best_sage(r)]) for r in rows if r.world == w and r.variant == v]))
                         for w in data}
     chosen = max(variants, key=lambda v: np.mean(list(val_table[v].values())))
-    report = {"n_images": n, "validation_seeds": seeds, "test_seeds": test_seeds, "test_n_images": test_n,
-              "validation": val_table, "chosen": chosen, "chosen_config": variants[chosen], "test": {}}
+    report = {"n_images": n, "validation_seeds": seeds, "validation": val_table, "chosen": chosen,
+              "chosen_config": variants[chosen]}
     print_validation(report)
-    for w, ds in (worlds(test_n) if test_n != n else data).items():
-        trs = [run_one(ds, w, chosen, variants[chosen], s) for s in range(test_seeds)]
+    return report
+
+
+def test_phase(report: dict, test_seeds: int, test_n: int, only_worlds=None) -> dict:
+    """The chosen variant on TEST images (never used for any choice)."""
+    chosen = report["chosen"]
+    report.update({"test_seeds": test_seeds, "test_n_images": test_n})
+    report.setdefault("test", {})
+    for w, ds in worlds(test_n).items():
+        if only_worlds and w not in only_worlds:
+            continue
+        trs = []
+        for s in range(test_seeds):
+            trs.append(run_one(ds, w, chosen, report["chosen_config"], s))
+            print(f"[test] {w} seed {s}: " + json.dumps(trs[-1].test), file=sys.stderr, flush=True)
         base = strongest_baseline(trs)
         per_seed = []
         for r in trs:
@@ -149,6 +162,7 @@ def print_validation(rep: dict) -> None:
 
 
 def print_report(rep: dict) -> None:
+    """The test table (the validation table is printed when it is made)."""
     print(f"\nTEST of the chosen variant '{rep['chosen']}' ({rep['test_seeds']} seeds, {rep['test_n_images']} images) "
           "vs the strongest baseline (chosen on validation)")
     print("| world | seed | method | micro AUC | macro AUC | mAP | baseline | b micro | b macro | b mAP | won all 3 |")
@@ -171,11 +185,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test-n", type=int, default=3000, help="images per world for the test phase (3000: the bundled demo)")
     p.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of the variants")
     p.add_argument("--out", default="benchmarks/results/study_learning.json")
+    p.add_argument("--validation-json", default=None,
+                   help="reuse the validation phase (and its choice) of an earlier run's JSON; run only the test phase")
+    p.add_argument("--worlds", default=None, help="test phase only on these worlds (comma-separated: demo,noisy)")
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore")
     variants = {v: VARIANTS[v] for v in args.variants.split(",")}
-    rep = study(args.n, args.seeds, args.test_seeds, variants, args.test_n)
-    print_report(rep)
+    if args.validation_json:
+        with open(args.validation_json, encoding="utf-8") as fh:
+            rep = {k: v for k, v in json.load(fh).items() if k not in ("test", "test_seeds", "test_n_images")}
+        print_validation(rep)
+    else:
+        rep = validation_phase(args.n, args.seeds, variants)
+    only = args.worlds.split(",") if args.worlds else None
+    if args.test_seeds > 0:
+        rep = test_phase(rep, args.test_seeds, args.test_n, only)
+        print_report(rep)
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     from engine.core.atomic import atomic_write_text
 
