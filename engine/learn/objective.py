@@ -11,7 +11,10 @@ vocabulary is small, so these objectives use every keyword at every step:
   cosine the evaluation ranks);
 * ``softmax``: the cross-entropy of a softmax over the K keywords against the
   image's keywords as a uniform target distribution (images without a keyword are
-  left out).
+  left out);
+* ``symmetric``: the mean of that and the same softmax taken the other way, each
+  keyword against the batch's images (as CLIP's symmetric contrastive loss), which
+  targets each keyword's ranking of images (macro AUC, AP) as well.
 
 Minibatches are batches of training IMAGES (``image_batches``); the block of each
 batch holds the batch images and every keyword node as outputs. With
@@ -36,7 +39,7 @@ import torch.nn.functional as F
 
 from engine.graph.homogeneous import HomGraph
 
-OBJECTIVES = ("sage", "bce", "softmax")
+OBJECTIVES = ("sage", "bce", "softmax", "symmetric")
 
 
 @dataclass
@@ -109,15 +112,25 @@ def all_keyword_loss(model, hom: HomGraph, data: ImageLabels, sampler, local: to
     y = data.labels[local]
     if objective == "bce":
         loss = F.binary_cross_entropy_with_logits(logits + model.keyword_bias, y)
-    elif objective == "softmax":
-        has = y.sum(1) > 0
-        target = y[has] / y[has].sum(1, keepdim=True)
-        loss = -(target * F.log_softmax(logits[has], dim=1)).sum(1).mean() if has.any() else logits.sum() * 0
+    elif objective in ("softmax", "symmetric"):
+        loss = _softmax_ce(logits, y)
+        if objective == "symmetric":  # also each keyword against the batch's images (per-keyword ranking)
+            loss = 0.5 * (loss + _softmax_ce(logits.T, y.T))
     else:
         raise ValueError(f"unknown all-keyword objective {objective!r}")
     if anchor:
         loss = loss + anchor * anchor_loss(z, x[: z.shape[0]])
     return loss
+
+
+def _softmax_ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of a row softmax against each row's positives as a uniform target
+    (rows without a positive are left out)."""
+    has = y.sum(1) > 0
+    if not has.any():
+        return logits.sum() * 0
+    target = y[has] / y[has].sum(1, keepdim=True)
+    return -(target * F.log_softmax(logits[has], dim=1)).sum(1).mean()
 
 
 def anchor_loss(z: torch.Tensor, clip: torch.Tensor) -> torch.Tensor:

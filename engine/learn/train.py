@@ -63,7 +63,7 @@ def build_model(hom: HomGraph, config) -> SageModel:
         raise ConfigError(f"the CLIP anchor compares embeddings with CLIP features, but out_dim is "
                           f"{config.out_dim} and the features have {in_dim} dimensions", field="anchor",
                           hint=f"set out_dim to {in_dim}, or anchor to 0")
-    all_kw = config.objective in ("bce", "softmax")
+    all_kw = config.objective != "sage"
     return SageModel(in_dim, config.hidden, config.out_dim, config.layers, len(hom.ntypes),
                      aggregator=config.aggregator, dropout=config.dropout, init_scale=config.temperature,
                      n_keywords=hom.counts["keyword"] if all_kw else 0)

@@ -119,7 +119,7 @@ def test_j_with_train_as_test_excludes_every_keyword_edge_of_the_batch_images(ho
     assert own and not (own & used)
 
 
-@pytest.mark.parametrize("objective", ["softmax", "bce"])
+@pytest.mark.parametrize("objective", ["softmax", "bce", "symmetric"])
 def test_all_keyword_objectives_train_and_lower_their_loss(hom, objective):
     _, res = finish(train_model(hom, small(epochs=4, objective=objective, train_as_test=True, lr=3e-3), seed=0))
     assert res.model.keyword_bias is not None and len(res.history) == 4
@@ -220,3 +220,16 @@ def test_invalid_learning_options_name_their_field(kw, field):
     with pytest.raises(ConfigError) as exc:
         ExperimentConfig(**kw).validate()
     assert exc.value.field == field and exc.value.hint
+
+
+def test_symmetric_adds_the_keyword_to_image_softmax():
+    from engine.learn.objective import _softmax_ce
+
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 1.5, 0.0]])
+    y = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    row = -(torch.log_softmax(logits[0], 0)[0] + 0.5 * (torch.log_softmax(logits[1], 0)[1:].sum())) / 2
+    torch.testing.assert_close(_softmax_ce(logits, y), row)
+    col_k0 = -torch.log_softmax(logits[:, 0], 0)[0]  # keyword 0: image 0 among the 2 images
+    col_k1 = -torch.log_softmax(logits[:, 1], 0)[1]
+    col_k2 = -torch.log_softmax(logits[:, 2], 0)[1]
+    torch.testing.assert_close(_softmax_ce(logits.T, y.T), (col_k0 + col_k1 + col_k2) / 3)

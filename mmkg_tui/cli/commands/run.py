@@ -44,7 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="leave out the reference baselines (prior, scene_prior, clip_probe)")
     parser.add_argument("--out", metavar="RUN_DIR", default=None, help="run folder to write (default: under the user data dir)")
     parser.add_argument("--json", metavar="FILE", default=None, help="write the metrics JSON to FILE")
-    parser.add_argument("--objective", choices=("sage", "bce", "softmax"), default=d.objective,
+    parser.add_argument("--objective", choices=("sage", "bce", "softmax", "symmetric"), default=d.objective,
                         help=f"sage: the poster's J with uniform negatives; bce/softmax: every keyword (default {d.objective})")
     parser.add_argument("--dropout", type=float, default=d.dropout, help=f"dropout on layer inputs (default {d.dropout})")
     parser.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"AdamW weight decay (default {d.weight_decay})")
