@@ -233,3 +233,13 @@ def test_symmetric_adds_the_keyword_to_image_softmax():
     col_k1 = -torch.log_softmax(logits[:, 1], 0)[1]
     col_k2 = -torch.log_softmax(logits[:, 2], 0)[1]
     torch.testing.assert_close(_softmax_ce(logits.T, y.T), (col_k0 + col_k1 + col_k2) / 3)
+
+
+def test_all_keyword_progress_counts_image_batches(hom):
+    import math
+
+    cfg = small(epochs=2, objective="softmax")
+    events, _ = finish(train_model(hom, cfg, seed=0))
+    steps = math.ceil(hom.counts["image"] / cfg.image_batch_size)
+    assert [(e.epoch, e.step) for e in events] == [(ep, s) for ep in (1, 2) for s in range(1, steps + 1)]
+    assert all(e.steps_per_epoch == steps for e in events) and events[-1].eta_s == 0.0
