@@ -30,7 +30,10 @@ def tiny_run():
     from engine import api
 
     ds, feats = api.compute_features(tiny_world())
-    cfg = api.ExperimentConfig(hidden=32, out_dim=32, epochs=1, seed=0)
+    # the poster's learning settings, so the snapshots show the same figures as before the
+    # learner's defaults changed (the UI under test does not depend on them)
+    cfg = api.ExperimentConfig(hidden=32, out_dim=32, epochs=1, seed=0, objective="sage", train_as_test=False,
+                               select_metric="none", patience=0, blend=False)
     return api.run_experiment(ds, feats, cfg)
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -56,9 +56,11 @@ class _Trained:
     model: Any
     history: list[float]
     keyword_embeddings: np.ndarray  # (K, D) from the training graph
+    best_epoch: int | None = None  # the epoch chosen on validation (None: no selection)
+    blend_weights: dict[str, float] = field(default_factory=dict)  # sage method -> CLIP weight chosen on validation
 
 
-def _split_and_graph(dataset, kg, config: ExperimentConfig, seed: int):
+def _split_and_graph(dataset, features, kg, config: ExperimentConfig, seed: int):
     """Generator: this seed's split and homogeneous training graph (returns both)."""
     import torch
 
@@ -73,6 +75,10 @@ def _split_and_graph(dataset, kg, config: ExperimentConfig, seed: int):
 
         tg = dgl.remove_edges(tg, torch.arange(tg.num_edges("keyword_of")), etype="keyword_of")
     hom = to_homogeneous(tg, split.train)
+    if config.train_cosine_k:
+        from engine.graph.context import add_image_neighbours
+
+        hom = add_image_neighbours(hom, features.image, config.train_cosine_k)
     if hom.train_eids.numel() == 0:
         raise DataError("no training image has a keyword: nothing to learn", path=dataset.source_path,
                         hint="check the keyword column of the dataset")
@@ -81,20 +87,23 @@ def _split_and_graph(dataset, kg, config: ExperimentConfig, seed: int):
     return split, hom
 
 
-def _train(dataset, kg, config: ExperimentConfig, seed: int, seed_index: int, cancel):
+def _train(dataset, features, kg, config: ExperimentConfig, seed: int, seed_index: int, cancel):
     """Generator: split, train GraphSAGE, embed the keywords (returns _Trained)."""
+    from engine.experiment.validation import EpochScorer
     from engine.learn.model import full_inference
     from engine.learn.train import train_model
 
-    split, hom = yield from _split_and_graph(dataset, kg, config, seed)
+    split, hom = yield from _split_and_graph(dataset, features, kg, config, seed)
     check_cancel(cancel)
-    model, history = yield from train_model(hom, config, seed=seed, seed_index=seed_index,
-                                            n_seeds=config.seeds, cancel=cancel)
+    scorer = EpochScorer(dataset, features, config, hom, split.val) if config.select_metric != "none" else None
+    res = yield from train_model(hom, config, seed=seed, seed_index=seed_index,
+                                 n_seeds=config.seeds, cancel=cancel, on_epoch_end=scorer)
+    model, history = res.model, res.history
     yield StageProgress("inference", 0, 1, "full-neighbourhood inference on the training graph")
     z_train = full_inference(model, hom.g, cancel=cancel)
     lo, hi = hom.keyword_range
     yield StageProgress("inference", 1, 1)
-    return _Trained(split, hom, model, history, z_train[lo:hi].numpy())
+    return _Trained(split, hom, model, history, z_train[lo:hi].numpy(), res.best_epoch)
 
 
 def _eval_rows(dataset, split) -> EvalRows:
@@ -150,6 +159,14 @@ def _sage_scores(dataset, features, strategies: tuple[str, ...], config: Experim
         emb = z[n:].numpy()
         img_emb[f"sage_{strat}"] = emb
         scores[f"sage_{strat}"] = cosine_scores(emb, trained.keyword_embeddings)
+        if config.blend:
+            from engine.experiment.validation import blend_with_clip
+
+            n_val = len(trained.split.val)
+            clip = cosine_scores(features.image[rows], features.keyword)
+            labels_val = dataset.label_matrix()[rows[:n_val]].toarray().astype(bool)
+            scores[f"sage_{strat}"], trained.blend_weights[f"sage_{strat}"] = blend_with_clip(
+                scores[f"sage_{strat}"], clip, n_val, labels_val, config.select_metric)
         yield StageProgress(f"reconnect {strat}", i + 1, len(strategies), f"{len(src)} edges")
     return scores, img_emb
 
@@ -172,7 +189,7 @@ def _evaluate(scores: dict, img_emb: dict, ev: EvalRows, config: ExperimentConfi
 
 def _run_seed(dataset, features, kg, config: ExperimentConfig, plan: _Plan, seed: int, seed_index: int, cancel):
     """Generator for one seed: train, score every method, evaluate (returns SeedResult)."""
-    trained = yield from _train(dataset, kg, config, seed, seed_index, cancel)
+    trained = yield from _train(dataset, features, kg, config, seed, seed_index, cancel)
     ev = _eval_rows(dataset, trained.split)
     scores = {"clip": cosine_scores(features.image[ev.rows], features.keyword)}
     img_emb = {"clip": np.asarray(features.image[ev.rows], dtype=np.float32)}
@@ -187,6 +204,7 @@ def _run_seed(dataset, features, kg, config: ExperimentConfig, plan: _Plan, seed
         loss_history=list(trained.history), image_embeddings=img_emb,
         keyword_embeddings={"clip": np.asarray(features.keyword, np.float32), "sage": trained.keyword_embeddings},
         model_state={k: v.detach().clone() for k, v in trained.model.state_dict().items()},
+        best_epoch=trained.best_epoch, blend_weights=dict(trained.blend_weights),
     )
 
 
@@ -239,11 +257,21 @@ def _experiment_events(dataset, features, config: ExperimentConfig, plan: _Plan,
     yield StageProgress("graph", 0, 1, "building the knowledge graph")
     kg = build_graph(dataset, features)
     yield StageProgress("graph", 1, 1)
+    trials = []
+    if config.tune:
+        from engine.experiment.tune import tune
+
+        def run_seed(dataset, features, kg, cfg, seed, seed_index, cancel):  # the plan stays: tune keeps strategies
+            return _run_seed(dataset, features, kg, cfg, plan, seed, seed_index, cancel)
+
+        config, trials = yield from tune(dataset, features, kg, config, run_seed, cancel)
     per_seed = []
     for i, seed in enumerate(config.seed_list):
         check_cancel(cancel)
         per_seed.append((yield from _run_seed(dataset, features, kg, config, plan, seed, i, cancel)))
-    yield ExperimentDone(_run_result(dataset, features, config, plan, per_seed, time.perf_counter() - start))
+    result = _run_result(dataset, features, config, plan, per_seed, time.perf_counter() - start)
+    result.tuning = [t.to_json() for t in trials]
+    yield ExperimentDone(result)
 
 
 def _caveats(dataset, config: ExperimentConfig, per_seed: list[SeedResult]) -> tuple[dict[str, str], list[str]]:
@@ -276,6 +304,7 @@ def _run_result(dataset, features, config: ExperimentConfig, plan: _Plan, per_se
     methods = plan.methods
     macro_excluded, warnings = _caveats(dataset, config, per_seed)
     metrics = {m: aggregate([r.evaluations[m].metrics for r in per_seed]) for m in methods}
+    _add_selection(metrics, per_seed, config)
     stats = {m: {k: v["mean"] for k, v in aggregate([r.embedding_stats[m] for r in per_seed]).items()}
              for m in methods if m in first.embedding_stats}
     evals = first.evaluations
@@ -296,6 +325,23 @@ def _run_result(dataset, features, config: ExperimentConfig, plan: _Plan, per_se
         per_keyword_runs=_per_keyword_runs(methods, per_seed),
         problems=[p.format() for p in dataset.problems],  # loaders' and CLIP's, to the CLI, JSON and run folder
     )
+
+
+def _add_selection(metrics: dict, per_seed: list[SeedResult], config: ExperimentConfig) -> None:
+    """Validation choices beside each sage method's metrics: ``chosen_epoch`` (early
+    stopping) and ``blend_weight`` (CLIP's share), each {"mean", "std", "runs"}."""
+    from engine.evaluation.metrics import aggregate
+
+    def entry(vals):
+        return aggregate([{"v": float(x)} for x in vals])["v"]
+
+    for m in metrics:
+        if not m.startswith("sage_"):
+            continue
+        if config.select_metric != "none":
+            metrics[m]["chosen_epoch"] = entry([r.best_epoch for r in per_seed])
+        if config.blend:
+            metrics[m]["blend_weight"] = entry([r.blend_weights[m] for r in per_seed])
 
 
 def run_experiment(dataset, features, config: ExperimentConfig, *, cancel: threading.Event | None = None,

@@ -46,6 +46,8 @@ class SeedResult:
     image_embeddings: dict[str, np.ndarray]  # method -> (M, D)
     keyword_embeddings: dict[str, np.ndarray]  # "clip" / "sage" -> (K, D)
     model_state: dict = field(repr=False)
+    best_epoch: int | None = None  # epoch chosen on validation (ExperimentConfig.select_metric); None: none
+    blend_weights: dict[str, float] = field(default_factory=dict)  # sage method -> CLIP weight (ExperimentConfig.blend)
 
 
 @dataclass
@@ -130,6 +132,7 @@ class RunResult:
                     std = np.nanstd(runs, axis=0, ddof=1) if len(runs) > 1 else np.zeros(runs.shape[1])
                 out[m][name] = {"mean": mean, "std": std}
         return out
+    tuning: list[dict] = field(default_factory=list)  # --tune trials: overrides, validation score (engine.experiment.tune)
 
     def test_mask(self) -> np.ndarray:
         return self.split[self.eval_rows] == 2
@@ -157,6 +160,7 @@ class RunResult:
             "skipped_methods": self.skipped_methods,
             "comparison": comparison.to_json() if comparison is not None else None,
             "per_keyword": {"keywords": self.keywords, "methods": self.per_keyword_summary()},
+            "tuning": self.tuning,
         })
 
 

@@ -35,7 +35,7 @@ from engine.core.errors import Cancelled, ConfigError
 class SageModel(nn.Module):
     def __init__(self, in_dim: int, hidden: int, out_dim: int, layers: int, n_ntypes: int,
                  aggregator: str = "mean", init_scale: float = 10.0, residual: bool = True,
-                 last_init_gain: float = 0.1) -> None:
+                 last_init_gain: float = 0.1, dropout: float = 0.0, n_keywords: int = 0) -> None:
         super().__init__()
         from dgl.nn import SAGEConv
 
@@ -60,6 +60,10 @@ class SageModel(nn.Module):
             if in_dim == out_dim:
                 self.skip.weight.copy_(torch.eye(out_dim))
         self.log_scale = nn.Parameter(torch.tensor(math.log(init_scale)))
+        # dropout on every layer's input while training (off in eval / full_inference)
+        self.dropout = nn.Dropout(float(dropout)) if dropout else None
+        # per-keyword logit bias, used only by the all-keyword objectives (engine.learn.objective)
+        self.keyword_bias = nn.Parameter(torch.zeros(int(n_keywords))) if n_keywords else None
 
     @property
     def n_layers(self) -> int:
@@ -73,6 +77,8 @@ class SageModel(nn.Module):
         return x + self.type_emb(ntype)
 
     def layer(self, i: int, block, h: torch.Tensor) -> torch.Tensor:
+        if self.dropout is not None:
+            h = self.dropout(h)
         h = self.layers[i](block, h)
         if i != len(self.layers) - 1:
             h = F.relu(h)

@@ -13,6 +13,7 @@ import os
 
 os.environ.setdefault("DGLBACKEND", "pytorch")
 
+import numpy as np
 import torch
 
 from engine.graph.homogeneous import HomGraph
@@ -44,14 +45,28 @@ class KeywordUniform:
         return _KeywordUniform(k, lo, hi)
 
 
-def edge_sampler(hom: HomGraph, fanouts, negatives: int):
-    """NeighborSampler(fanouts) wrapped for link prediction with reverse-id exclusion."""
+def edge_sampler(hom: HomGraph, fanouts, negatives: int, exclude_own=None):
+    """NeighborSampler(fanouts) wrapped for link prediction with reverse-id exclusion.
+
+    ``exclude_own`` (an engine.learn.objective.ImageLabels): exclude instead EVERY
+    keyword edge (both directions) of the minibatch's images, so they are embedded
+    without their keywords, as unseen images are (train as you test)."""
     import dgl
 
     base = dgl.dataloading.NeighborSampler(list(fanouts))
     lo, hi = hom.keyword_range
+    if exclude_own is None:
+        exclude, reverse = "reverse_id", hom.reverse_eids
+    else:
+        lo_img = hom.offsets["image"]
+
+        def exclude(seed_edges):
+            src, _ = hom.g.find_edges(seed_edges)
+            return exclude_own.own_edges(np.unique(src.numpy() - lo_img))
+
+        reverse = None
     return dgl.dataloading.as_edge_prediction_sampler(
-        base, exclude="reverse_id", reverse_eids=hom.reverse_eids,
+        base, exclude=exclude, reverse_eids=reverse,
         negative_sampler=KeywordUniform(negatives, lo, hi),
     )
 

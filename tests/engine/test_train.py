@@ -11,7 +11,7 @@ from engine.learn.train import train_model
 
 
 def small(**kw):
-    base = dict(hidden=32, out_dim=32, epochs=2, batch_size=128)
+    base = dict(hidden=32, out_dim=32, epochs=2, batch_size=128, objective="sage")  # the poster's J loop
     base.update(kw)
     return ExperimentConfig(**base)
 
@@ -22,7 +22,7 @@ def run(gen):
         while True:
             events.append(next(gen))
     except StopIteration as stop:
-        model, history = stop.value
+        model, history = stop.value.model, stop.value.history
     return events, model, history
 
 

@@ -29,6 +29,7 @@ import numpy as np
 from engine.core.atomic import atomic_dir
 from engine.data.dataset import Dataset
 from engine.data.embeddings_io import save_embeddings
+from engine.data.synthetic.world import NOISY_WORLD
 
 NUMERIC_COLUMNS = ("price", "bedrooms", "bathrooms", "sqft", "year_built")
 DEFAULT_SIZE = (96, 64)
@@ -94,12 +95,18 @@ def format_number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
+def manifest_header(ds: Dataset) -> list[str]:
+    """The manifest's columns; a world without scenes has no ``scene`` column."""
+    return ["id", "image", "keywords", *(["scene"] if ds.n_scenes else []), *NUMERIC_COLUMNS, "listing"]
+
+
 def manifest_rows(ds: Dataset) -> list[list[str]]:
     rows = []
     for i, id_ in enumerate(ds.ids):
         kws = [ds.keywords[k] for k in ds.image_keywords(i)]
         s = int(ds.image_scene[i])
-        rows.append([id_, f"images/{id_}.png", "|".join(kws), ds.scenes[s] if s >= 0 else "",
+        scene = [ds.scenes[s] if s >= 0 else ""] if ds.n_scenes else []
+        rows.append([id_, f"images/{id_}.png", "|".join(kws), *scene,
                      *(format_number(ds.numeric[c][i]) for c in NUMERIC_COLUMNS), ds.text["listing"][i]])
     return rows
 
@@ -134,25 +141,47 @@ the same files.
 """
 
 
+#: ``--world`` choices: generator settings on top of WorldConfig's defaults
+WORLDS: dict[str, dict] = {"demo": {}, "noisy": NOISY_WORLD}
+NOISE_NOTE = """
+This world has **no scenes** and heavier, caption-like label noise (world `{world}`).
+`label_noise.npz` holds the truth the labels hide (engine.data.synthetic.world.LabelNoise):
+`true_indptr`/`true_indices` (CSR image row -> true keyword ids, rows in manifest order),
+`dropped_rows`/`dropped_cols` (true tags missing from the labels) and
+`added_rows`/`added_cols` (wrong tags in the labels).
+"""
+
+
 def write_demo(out: str | Path, n: int = 3000, seed: int = 0, size: tuple[int, int] = DEFAULT_SIZE,
-               images: bool = True) -> Path:
-    """Generate the demo folder at ``out`` (replaced atomically if it exists)."""
+               images: bool = True, world: str = "demo") -> Path:
+    """Generate the demo folder at ``out`` (replaced atomically if it exists).
+
+    ``world``: "demo" (the bundled demo) or "noisy" (no scenes, caption-like noise;
+    also writes ``label_noise.npz``, the truth of the noise)."""
     from engine.data.synthetic.world import SyntheticWorld, WorldConfig
 
-    ds = SyntheticWorld(WorldConfig(n_images=n, seed=seed)).make_dataset()
+    gen = SyntheticWorld(WorldConfig(n_images=n, seed=seed, **WORLDS[world]))
+    ds = gen.make_dataset()
     out = Path(out)
     with atomic_dir(out) as tmp:
         with open(tmp / "manifest.csv", "w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh, lineterminator="\n")
-            w.writerow(["id", "image", "keywords", "scene", *NUMERIC_COLUMNS, "listing"])
+            w.writerow(manifest_header(ds))
             w.writerows(manifest_rows(ds))
         save_embeddings(tmp / "embeddings.npz", ds.ids, ds.embeddings.image, ds.embeddings.text,
                         source=embedding_source(n, seed))
         meta = {"name": "synthetic listings demo (SYNTHETIC)", "synthetic": True,
                 "generator": "engine.synthetic.SyntheticWorld", "n_images": n, "seed": seed,
                 "image_size": list(size)}
+        readme = README.format(n=n, seed=seed, w=size[0], h=size[1])
+        if world != "demo":
+            meta["name"] = f"synthetic listings, world {world} (SYNTHETIC)"
+            meta["world"] = world
+            meta["settings"] = WORLDS[world]
+            readme = readme.replace(f"--seed {seed}\n", f"--seed {seed} --world {world}\n") + NOISE_NOTE.format(world=world)
+            gen.noise.save(tmp / "label_noise.npz")
         (tmp / "dataset.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        (tmp / "README.md").write_text(README.format(n=n, seed=seed, w=size[0], h=size[1]), encoding="utf-8")
+        (tmp / "README.md").write_text(readme, encoding="utf-8")
         if images:
             (tmp / "images").mkdir()
             for i, id_ in enumerate(ds.ids):
@@ -169,10 +198,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=3000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", default=f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]}", help="image size WxH")
+    p.add_argument("--world", choices=tuple(WORLDS), default="demo",
+                   help="demo: the bundled demo; noisy: no scenes, caption-like label noise (+ label_noise.npz)")
+    p.add_argument("--no-images", action="store_true", help="skip the procedural pictures")
     args = p.parse_args(argv)
     w, h = (int(v) for v in args.size.lower().split("x"))
-    out = write_demo(args.out, args.n, args.seed, (w, h))
-    print(f"wrote {out} ({args.n} SYNTHETIC images, seed {args.seed})")
+    out = write_demo(args.out, args.n, args.seed, (w, h), images=not args.no_images, world=args.world)
+    print(f"wrote {out} ({args.n} SYNTHETIC images, seed {args.seed}, world {args.world})")
     return 0
 
 

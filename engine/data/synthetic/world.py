@@ -27,6 +27,7 @@ import numpy as np
 
 from engine.core.vectors import l2_normalize
 from engine.data.dataset import Dataset, PrecomputedEmbeddings
+from engine.data.synthetic.noise import LabelNoise
 
 SCENES: dict[str, float] = {  # scene -> share of photos
     "kitchen": 0.16, "living room": 0.15, "bedroom": 0.15, "bathroom": 0.13,
@@ -117,6 +118,24 @@ class WorldConfig:
     txt_gap: float = 1.1  # weight of the text-tower mean direction
     text_fidelity_low: float = 0.35  # worst match between a keyword prompt and its visual concept
     chunk: int = 50_000
+    # --- a second world (defaults keep the demo byte-identical) -----------------
+    # False: the dataset has NO scene column (a hidden scene still shapes the pixels
+    # and the keyword co-occurrence, as rooms do in real photo collections).
+    scenes: bool = True
+    # caption-like noise: captions omit what is hard to see, so a true tag is dropped
+    # with probability p_missing + p_missing_visibility * (1 - visibility of the keyword)
+    p_missing_visibility: float = 0.0
+    # wrong tags that ignore the scene, proportional to the keyword's base rate
+    # (captions mention common things that are not there): per (image, keyword)
+    # probability p_wrong_common * base_rate / mean(base_rate)
+    p_wrong_common: float = 0.0
+
+
+#: generator settings of the second world: no scenes, heavier caption-like label noise
+NOISY_WORLD: dict[str, object] = {
+    "scenes": False, "p_missing": 0.35, "p_missing_visibility": 0.35, "p_wrong": 0.004,
+    "p_wrong_common": 0.012,
+}
 
 
 class SyntheticWorld:
@@ -203,11 +222,9 @@ class SyntheticWorld:
             r.random(out=u_wrong[sl])
         return u_true, noise, u_miss, u_wrong
 
-    def make_dataset(self, name: str = "synthetic listings") -> Dataset:
+    def _listings(self, rng, N: int, d: int):
+        """Listing of each image, per-listing luxury, style vectors and numeric attributes."""
         cfg = self.cfg
-        N, K, d = cfg.n_images, len(self.keywords), cfg.dim
-        rng = np.random.default_rng([cfg.seed, 11])
-        # listings
         sizes = []
         total = 0
         while total < N:
@@ -223,46 +240,6 @@ class SyntheticWorld:
         sqft = np.round(np.exp(7.3 + 0.12 * beds + 0.25 * lux + rng.normal(0, 0.15, n_list)), -1)
         price = np.round(np.exp(12.7 + 0.45 * lux + 0.5 * np.log(sqft / 1500) + rng.normal(0, 0.2, n_list)), -3)
         year = np.clip(np.round(1975 + 15 * lux + rng.normal(0, 18, n_list)), 1900, 2025)
-
-        scene = rng.choice(len(self.scenes), size=N, p=self.scene_prior).astype(np.int32)
-        ids = [f"img{i:07d}" for i in range(N)]
-        image = np.empty((N, d), dtype=np.float32)
-        indptr_parts = []
-        indices_parts = []
-        offset = 0
-        lux_img = lux[listing]
-        # per-image randomness comes from fixed blocks of BLOCK rows (one seeded stream
-        # each), so the output does not depend on cfg.chunk (which only bounds memory)
-        step = max(BLOCK, cfg.chunk // BLOCK * BLOCK)
-        for start in range(0, N, step):
-            stop = min(N, start + step)
-            n = stop - start
-            sc = scene[start:stop]
-            u_true, noise, u_miss, u_wrong = self._row_draws(start, stop, K, d)
-            p = self.affinity[sc] * self.base_rate[None, :]
-            p = p * np.exp(0.9 * self.luxury_loading[None, :] * lux_img[start:stop, None] - 0.4 * self.luxury_loading[None, :] ** 2)
-            p = np.clip(p, 0, 0.95)
-            true = u_true < p
-            # pixels: scene + visible true keywords + listing style + noise, around the image mean
-            vis = true * self.visibility[None, :]
-            emb = 0.9 * self.scene_concept[sc] + vis @ self.kw_concept * 0.85
-            emb += 0.6 * listing_style[listing[start:stop]]  # photos of one listing look alike
-            emb += noise * np.float32(cfg.image_noise / np.sqrt(d))
-            emb = l2_normalize(emb)
-            emb = l2_normalize(cfg.img_gap * self.img_mean[None, :] + emb)
-            image[start:stop] = emb
-            # labels: drop some true tags, add a few wrong ones
-            labels = true & (u_miss >= cfg.p_missing)
-            labels |= u_wrong < cfg.p_wrong * self.affinity[sc] * 3
-            rows, cols = np.nonzero(labels)
-            counts = np.bincount(rows, minlength=n)
-            indptr_parts.append(offset + np.cumsum(counts))
-            indices_parts.append(cols.astype(np.int32))
-            offset += len(cols)
-        indptr = np.concatenate([[0]] + indptr_parts).astype(np.int64)
-        indices = np.concatenate(indices_parts) if indices_parts else np.zeros(0, np.int32)
-
-        labels_needed = self.keywords + self.scenes
         numeric = {
             "price": price[listing].astype(np.float64),
             "bedrooms": beds[listing].astype(np.float64),
@@ -270,15 +247,69 @@ class SyntheticWorld:
             "sqft": sqft[listing].astype(np.float64),
             "year_built": year[listing].astype(np.float64),
         }
+        return listing, lux, listing_style, numeric
+
+    def _chunk(self, start: int, stop: int, sc, lux_img, style):
+        """(unit image vectors, true tags, noisy labels) of rows [start, stop)."""
+        cfg, K, d = self.cfg, len(self.keywords), self.cfg.dim
+        u_true, noise, u_miss, u_wrong = self._row_draws(start, stop, K, d)
+        p = self.affinity[sc] * self.base_rate[None, :]
+        p = p * np.exp(0.9 * self.luxury_loading[None, :] * lux_img[:, None] - 0.4 * self.luxury_loading[None, :] ** 2)
+        p = np.clip(p, 0, 0.95)
+        true = u_true < p
+        # pixels: scene + visible true keywords + listing style + noise, around the image mean
+        vis = true * self.visibility[None, :]
+        emb = 0.9 * self.scene_concept[sc] + vis @ self.kw_concept * 0.85
+        emb += 0.6 * style  # photos of one listing look alike
+        emb += noise * np.float32(cfg.image_noise / np.sqrt(d))
+        emb = l2_normalize(emb)
+        emb = l2_normalize(cfg.img_gap * self.img_mean[None, :] + emb)
+        # labels: drop some true tags, add a few wrong ones
+        p_miss = cfg.p_missing
+        if cfg.p_missing_visibility:
+            p_miss = p_miss + cfg.p_missing_visibility * (1.0 - self.visibility[None, :])
+        labels = true & (u_miss >= p_miss)
+        p_wrong = cfg.p_wrong * self.affinity[sc] * 3
+        if cfg.p_wrong_common:
+            p_wrong = p_wrong + cfg.p_wrong_common * (self.base_rate / self.base_rate.mean())[None, :]
+        labels |= u_wrong < p_wrong
+        return emb, true, labels
+
+    def make_dataset(self, name: str = "synthetic listings") -> Dataset:
+        """The dataset; the truth of its label noise is kept in ``self.noise`` (LabelNoise)."""
+        cfg = self.cfg
+        N, d = cfg.n_images, cfg.dim
+        rng = np.random.default_rng([cfg.seed, 11])
+        listing, lux, listing_style, numeric = self._listings(rng, N, d)
+        scene = rng.choice(len(self.scenes), size=N, p=self.scene_prior).astype(np.int32)
+        image = np.empty((N, d), dtype=np.float32)
+        lab_parts, true_parts = [], []
+        lux_img = lux[listing]
+        # per-image randomness comes from fixed blocks of BLOCK rows (one seeded stream
+        # each), so the output does not depend on cfg.chunk (which only bounds memory)
+        step = max(BLOCK, cfg.chunk // BLOCK * BLOCK)
+        for start in range(0, N, step):
+            stop = min(N, start + step)
+            emb, true, labels = self._chunk(start, stop, scene[start:stop], lux_img[start:stop],
+                                            listing_style[listing[start:stop]])
+            image[start:stop] = emb
+            lab_parts.append(_csr_parts(labels) + _pairs(true & ~labels) + _pairs(labels & ~true))
+            true_parts.append(_csr_parts(true))
+        indptr, indices = _join_csr([p[:2] for p in lab_parts])
+        self.noise = LabelNoise(*_join_csr(true_parts), *_join_pairs([p[2:4] for p in lab_parts], step),
+                                *_join_pairs([p[4:6] for p in lab_parts], step),
+                                np.array([f"img{i:07d}" for i in range(N)]), np.array(self.keywords))
+        scenes = list(self.scenes) if cfg.scenes else []
         ds = Dataset(
-            name=f"{name} (SYNTHETIC)", ids=ids, image_paths=[""] * N, keywords=list(self.keywords),
-            kw_indptr=indptr, kw_indices=indices, scenes=list(self.scenes), image_scene=scene,
-            numeric=numeric, text={"listing": [f"listing {j:06d}" for j in listing]},
-            kind="synthetic", synthetic=True, scene_source="column",
+            name=f"{name} (SYNTHETIC)", ids=[str(i) for i in self.noise.ids], image_paths=[""] * N,
+            keywords=list(self.keywords), kw_indptr=indptr, kw_indices=indices, scenes=scenes,
+            image_scene=scene if cfg.scenes else None, numeric=numeric,
+            text={"listing": [f"listing {j:06d}" for j in listing]},
+            kind="synthetic", synthetic=True, scene_source="column" if cfg.scenes else "none",
         )
         from engine.data.attributes import bin_attributes
 
-        labels_needed += bin_attributes(ds).labels
+        labels_needed = self.keywords + scenes + bin_attributes(ds).labels
         text_vecs = self.embed_text(labels_needed)
         ds.embeddings = PrecomputedEmbeddings(
             image=image, text={lab: text_vecs[i] for i, lab in enumerate(labels_needed)},
@@ -287,6 +318,38 @@ class SyntheticWorld:
         return ds
 
 
+def _csr_parts(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(per-row counts, column ids) of a boolean (n, K) chunk."""
+    rows, cols = np.nonzero(mask)
+    return np.bincount(rows, minlength=mask.shape[0]), cols.astype(np.int32)
+
+
+def _pairs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    rows, cols = np.nonzero(mask)
+    return rows.astype(np.int64), cols.astype(np.int32)
+
+
+def _join_csr(parts) -> tuple[np.ndarray, np.ndarray]:
+    counts = [c for c, _ in parts]
+    indptr = np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(np.int64)
+    indices = np.concatenate([i for _, i in parts]) if parts else np.zeros(0, np.int32)
+    return indptr, indices.astype(np.int32)
+
+
+def _join_pairs(parts, step: int) -> tuple[np.ndarray, np.ndarray]:
+    rows = [r + i * step for i, (r, _) in enumerate(parts)]
+    return (np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, np.int64),
+            np.concatenate([c for _, c in parts]).astype(np.int32) if parts else np.zeros(0, np.int32))
+
+
 def make_world(n_images: int = 3000, seed: int = 0, **kw) -> Dataset:
     """Shortcut: a synthetic listing-photo dataset with embeddings."""
     return SyntheticWorld(WorldConfig(n_images=n_images, seed=seed, **kw)).make_dataset()
+
+
+def make_noisy_world(n_images: int = 3000, seed: int = 0, **kw) -> tuple[Dataset, LabelNoise]:
+    """The second world (``NOISY_WORLD``: no scenes, caption-like label noise) and the
+    truth of its noise."""
+    world = SyntheticWorld(WorldConfig(n_images=n_images, seed=seed, **{**NOISY_WORLD, **kw}))
+    ds = world.make_dataset("synthetic listings, no scenes, caption-like noise")
+    return ds, world.noise

@@ -53,6 +53,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--part-config", metavar="FILE", default=None, help="NAME.json written by mmkg-tui partition")
     parser.add_argument("--ip-config", metavar="FILE", default=None, help="DGL ip config: one 'IP PORT' line per machine")
     parser.add_argument("--trainers-per-machine", type=int, default=1, help="trainer processes per machine (default 1)")
+    parser.add_argument("--objective", choices=("sage", "bce", "softmax", "symmetric"), default=d.objective,
+                        help=f"sage: the poster's J with uniform negatives; bce/softmax: every keyword (default {d.objective})")
+    parser.add_argument("--dropout", type=float, default=d.dropout, help=f"dropout on layer inputs (default {d.dropout})")
+    parser.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"AdamW weight decay (default {d.weight_decay})")
+    parser.add_argument("--anchor", type=float, default=d.anchor, help=f"weight of the CLIP anchor term (default {d.anchor})")
+    parser.add_argument("--train-as-test", action=argparse.BooleanOptionalAction, default=d.train_as_test,
+                        help="embed training images without their own keyword edges, as unseen ones")
+    parser.add_argument("--train-cosine-k", type=int, default=d.train_cosine_k,
+                        help=f"training images also get edges from their k nearest training images (default {d.train_cosine_k}: off)")
+    parser.add_argument("--select-metric", choices=("none", "map", "macro_auc", "micro_auc", "mean"), default=d.select_metric,
+                        help=f"early stopping: keep the epoch best on this VALIDATION metric (default {d.select_metric})")
+    parser.add_argument("--patience", type=int, default=d.patience, help=f"stop after this many epochs without validation gain (default {d.patience}; 0: never)")
+    parser.add_argument("--blend", action=argparse.BooleanOptionalAction, default=d.blend,
+                        help="blend sage scores with zero-shot CLIP, weight chosen on validation")
+    parser.add_argument("--tune", type=int, default=d.tune, metavar="N",
+                        help="try N seeded settings, scored on validation only, then evaluate the winner on test once")
 
 
 def _int_list(text: str, field: str) -> tuple[int, ...]:
@@ -74,6 +90,9 @@ def config_from_args(args: argparse.Namespace):
         strategies=strategies, threshold=args.threshold, baselines=args.baselines,
         score_scale=getattr(args, "scores", "calibrated"),
     )
+    cfg.objective, cfg.dropout, cfg.weight_decay, cfg.anchor = args.objective, args.dropout, args.weight_decay, args.anchor
+    cfg.train_as_test, cfg.train_cosine_k, cfg.select_metric = args.train_as_test, args.train_cosine_k, args.select_metric
+    cfg.patience, cfg.blend, cfg.tune = args.patience, args.blend, args.tune
     cfg.validate()
     return cfg
 
