@@ -153,8 +153,9 @@ class Session:
 
     @property
     def score_scale(self) -> str:
-        """How the current method's scores read ("raw" until the engine calibrates)."""
-        return "raw"
+        """The scale the run's scores and thresholds are on: "calibrated" (P(keyword |
+        image), Platt fitted on validation) or "raw" (each method's own score)."""
+        return self.run.score_scale if self.has_run else "raw"
 
     # -------------------------------------------------------------- scores
     def scores(self, method: str | None = None) -> np.ndarray:

@@ -11,7 +11,9 @@ import pytest
 
 from engine import api
 
-ARGS = ["--epochs", "4", "--hidden", "64", "--no-baselines"]
+# the poster's learner (the distributed trainer implements J with uniform negatives only)
+ARGS = ["--epochs", "4", "--hidden", "64", "--no-baselines", "--objective", "sage", "--no-train-as-test",
+        "--select-metric", "none", "--patience", "0", "--no-blend"]
 
 
 def _port() -> int:

@@ -171,7 +171,8 @@ def _run(args: argparse.Namespace) -> int:
 
     out = Console() if sys.stdout.isatty() else Console(width=200)  # files/pipes: no wrapping
     err = Console(stderr=True)
-    dataset = api.load_dataset(args.data, strict=args.strict, embeddings=args.embeddings, corrections=args.corrections)
+    dataset = api.load_dataset(args.data, strict=args.strict, embeddings=args.embeddings, corrections=args.corrections,
+                               allow_outside=args.allow_outside)
     clip = None
     if args.clip_model or args.clip_pretrained:
         kw = {}
