@@ -48,8 +48,13 @@ def everywhere_rows(bindings: list[Binding]) -> list[tuple[str, str]]:
 
 
 def view_help(target: str) -> tuple[tuple[str, str], ...]:
+    """A view's own keys: its ``KEYS_HELP`` lines, then its bindings (by their tooltips)."""
     module, name = target.split(":")
-    return tuple(getattr(getattr(importlib.import_module(module), name), "KEYS_HELP", ()))
+    cls = getattr(importlib.import_module(module), name)
+    rows = list(getattr(cls, "KEYS_HELP", ()))
+    rows += [(key_text(b), b.tooltip or b.description) for b in getattr(cls, "BINDINGS", ())
+             if isinstance(b, Binding) and b.show is not False and (b.tooltip or b.description)]
+    return tuple(rows)
 
 
 def help_renderable(app) -> Group:

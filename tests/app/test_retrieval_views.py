@@ -105,3 +105,12 @@ async def test_suspects_view_accept_reject_skip_write_the_corrections_file(isola
                                   decided=api.decided_pairs(api.read_corrections(path), app.session.dataset))
         assert (first.id, first.keyword) not in [(s.id, s.keyword) for s in fresh.suspects]
         assert app.view_errors == []
+
+
+def test_help_lists_the_suspects_view_keys():
+    """a / r / s belong to the Suspects view: help shows them in that view's group."""
+    from mmkg_tui.screens.help import view_help
+
+    rows = dict(view_help("mmkg_tui.views.suspects:SuspectsView"))
+    assert set(rows) >= {"a", "r", "s"}
+    assert rows["a"].startswith("Accept the suspect") and rows["s"].startswith("Skip")
