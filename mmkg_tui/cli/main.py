@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from engine.api import MMKGError
+    from engine.api import MMKGError, terminate_as_interrupt
 
     try:
         if argv and argv[0] in SUBCOMMANDS:
@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                                           formatter_class=DefaultsHelpFormatter)
             mod.configure(sub)
             args = sub.parse_args(argv[1:])
-            return int(mod.run(args) or 0)
+            with terminate_as_interrupt():  # SIGTERM unwinds like Ctrl-C: nothing half-written
+                return int(mod.run(args) or 0)
         args = build_parser().parse_args(argv)
         from mmkg_tui.cli.commands import launch
 

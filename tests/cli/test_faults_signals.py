@@ -166,3 +166,50 @@ def test_signal_at_a_real_moment_leaves_everything_valid(sig, moment, photo_set,
     _cache_is_intact(cache)
     assert main(_args(photo_set, out)) == 0 and load_run(out).methods  # a re-run works
     _cache_is_intact(cache)
+
+
+PAUSE_AFTER_FIRST_SHARD = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from engine.features.clip.cache import VectorStore
+
+    flag = Path(sys.argv[2])
+    real = VectorStore.add
+
+    def add_then_wait(self, *a, **k):
+        real(self, *a, **k)  # one shard committed (vectors, then keys, each renamed into place)
+        flag.write_text("shard")
+        while True:
+            time.sleep(0.01)  # until the test's signal arrives
+
+    VectorStore.add = add_then_wait
+""") + TINY_MAIN
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_during_embed_keeps_finished_shards_and_the_rerun_reuses_them(sig, photo_set, tmp_path, env):
+    root, _, ckpt = photo_set
+    args = ["embed", "--data", str(root), "--clip-model", "mmkg-test-tiny-clip", "--clip-pretrained", str(ckpt),
+            "--batch-size", "8"]
+    flag = tmp_path / "shard-written"
+    proc = subprocess.Popen([sys.executable, "-c", PAUSE_AFTER_FIRST_SHARD, str(photo_set[1]), str(flag), *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(tmp_path))
+    try:
+        assert _wait_for(flag.exists, proc), proc.communicate()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=HANG_GUARD_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, (proc.returncode, err)
+    cache = tmp_path / "cache"
+    _cache_is_intact(cache)
+    rerun = subprocess.run([sys.executable, "-c", TINY_MAIN, str(photo_set[1]), "-", *args], env=env,
+                           capture_output=True, text=True, cwd=str(tmp_path), timeout=HANG_GUARD_S)
+    assert rerun.returncode == 0, rerun.stderr
+    import re
+    found = re.search(r"(\d+) from cache, (\d+) computed", rerun.stdout)
+    assert found, rerun.stdout
+    cached, computed = int(found.group(1)), int(found.group(2))
+    assert cached > 0 and cached + computed == 40, rerun.stdout  # the finished shard was kept and reused
+    _cache_is_intact(cache)

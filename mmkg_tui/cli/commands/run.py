@@ -156,10 +156,9 @@ class _Bars:
 
 
 def run(args: argparse.Namespace) -> int:
-    with api.terminate_as_interrupt():  # SIGTERM unwinds like Ctrl-C: nothing half-written
-        if args.distributed:
-            return _run_distributed(args)
-        return _run(args)
+    if args.distributed:  # SIGTERM unwinds like Ctrl-C here too (cli.main wraps every subcommand)
+        return _run_distributed(args)
+    return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
