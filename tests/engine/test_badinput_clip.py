@@ -137,3 +137,62 @@ def test_cuda_index_beyond_the_visible_gpus(monkeypatch):
     check_device("cuda:0")
     with pytest.raises(ConfigError, match=r"'cuda:3' does not exist: 1 CUDA GPU\(s\) are visible"):
         check_device("cuda:3")
+
+
+def _offline_error(ds) -> ModelUnavailableError:
+    with pytest.raises(ModelUnavailableError) as err:
+        compute_features(ds, ClipConfig())
+    return err.value
+
+
+def test_offline_fast_path_says_what_the_full_check_says(tmp_path, clip_cache, offline_no_weights, counters):
+    """Nothing cached anywhere: decided without open_clip's spec, with the same error as the
+    full check (which runs once the Hugging Face cache holds anything)."""
+    paths = [write_image(tmp_path / f"{i}.jpg", pattern(i)) for i in range(5)]
+    assert clip_model.nothing_cached_for(ClipConfig(), clip_cache) is not None
+    fast = _offline_error(make_dataset(paths))
+    (offline_no_weights / "models--someone--unrelated").mkdir(parents=True)  # the full check now
+    assert clip_model.nothing_cached_for(ClipConfig(), clip_cache) is None
+    full = _offline_error(make_dataset(paths))
+    assert (fast.message, fast.hint, fast.path) == (full.message, full.hint, full.path)
+    assert fast.message.startswith("5 image(s) have no precomputed or cached vector")
+    assert counters == {"decode": 0, "build": 0}
+
+
+def test_offline_fast_path_only_when_certain(tmp_path, clip_cache, offline_no_weights, monkeypatch):
+    cfg = ClipConfig()
+    assert clip_model.nothing_cached_for(cfg, clip_cache) is not None
+    assert clip_model.nothing_cached_for(ClipConfig(pretrained="laion2b_s34b_b79k"), clip_cache) is None
+    assert clip_model.nothing_cached_for(ClipConfig(model="No-Such-Model"), clip_cache) is None
+    (clip_cache / "clip" / "ViT-B-32-0123456789ab").mkdir(parents=True)  # vectors cached earlier
+    assert clip_model.nothing_cached_for(cfg, clip_cache) is None
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    assert clip_model.nothing_cached_for(cfg, tmp_path / "empty-cache") is None
+
+
+def test_offline_error_without_importing_open_clip(tmp_path):
+    """The app shows this error while loading: it must not wait for open_clip and torch."""
+    import subprocess
+    import sys
+    import textwrap
+
+    paths = [write_image(tmp_path / f"{i}.jpg", pattern(i)) for i in range(3)]
+    (tmp_path / "manifest.csv").write_text("id,image,keywords\n" + "".join(
+        f"i{i},{p},pool|lawn\n" for i, p in enumerate(paths)))
+    code = textwrap.dedent(f"""
+        import sys
+        from engine import api
+        ds = api.load_dataset({str(tmp_path)!r})
+        try:
+            api.compute_features(ds, None)
+        except api.MMKGError as exc:
+            print(exc.message)
+        print(sorted(m for m in ("open_clip", "torch") if m in sys.modules))
+    """)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1",
+           "MMKG_TUI_CACHE": str(tmp_path / "cache"), "PYTHONPATH": ":".join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].startswith("3 image(s) have no precomputed or cached vector"), lines
+    assert lines[-1] == "[]", lines

@@ -9,7 +9,6 @@ loaded when nothing needs computing.
 from __future__ import annotations
 
 import dataclasses
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from engine.features.clip.cache import (
     image_key,
     text_key,
 )
-from engine.features.clip.config import ClipConfig, cache_root, check_device
+from engine.features.clip.config import ClipConfig, cache_root, check_device, model_slug
 
 
 @dataclass
@@ -52,8 +51,7 @@ def feature_cache_dir(cfg: ClipConfig, spec=None) -> Path:
     from engine.features.clip.model import model_spec
 
     spec = spec or model_spec(cfg)
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", spec.model)
-    return cache_root(cfg) / "clip" / f"{slug}-{digest(spec.weights_key).decode()[:12]}"
+    return cache_root(cfg) / "clip" / f"{model_slug(spec.model)}-{digest(spec.weights_key).decode()[:12]}"
 
 
 class _Towers:
@@ -108,10 +106,14 @@ def _images_to_compute(dataset: Dataset, towers: _Towers) -> int:
     return sum(1 for i in np.nonzero(~found)[0].tolist() if failures.get(keys[i]) is None)
 
 
+def _missing_text_labels(dataset: Dataset, cfg: ClipConfig) -> list[str]:
+    have = dataset.embeddings.text if dataset.embeddings is not None else {}
+    return [lab for lab in text_labels(dataset, cfg.attribute_bins).all if lab not in have]
+
+
 def _labels_to_compute(dataset: Dataset, towers: _Towers) -> list[str]:
-    cfg, emb = towers.cfg, dataset.embeddings
-    have = emb.text if emb is not None else {}
-    missing = [lab for lab in text_labels(dataset, cfg.attribute_bins).all if lab not in have]
+    cfg = towers.cfg
+    missing = _missing_text_labels(dataset, cfg)
     if not missing:
         return []
     found, _ = towers.store("text").lookup([text_key(cfg.prompts, lab) for lab in missing])
@@ -121,17 +123,22 @@ def _labels_to_compute(dataset: Dataset, towers: _Towers) -> list[str]:
 def preflight(dataset: Dataset, towers: _Towers) -> None:
     """Fail within seconds, before any image is decoded or any model is built, when the
     CLIP towers are needed and their weights cannot be had (offline, not cached)."""
-    from engine.features.clip.model import REMEDIES, offline, offline_unavailable
+    from engine.features.clip.model import REMEDIES, nothing_cached_for, offline, offline_unavailable
 
     emb = dataset.embeddings
     if not offline() or (emb is not None and all(lab in emb.text for lab in
                                                  text_labels(dataset, towers.cfg.attribute_bins).all)):
         return  # online: locate_weights may download; all precomputed: no model needed
-    why = offline_unavailable(towers.spec)
-    if why is None:
-        return
-    n_images = 0 if emb is not None else _images_to_compute(dataset, towers)
-    labels = _labels_to_compute(dataset, towers)
+    quick = nothing_cached_for(towers.cfg, cache_root(towers.cfg))
+    if quick is not None:  # decided in milliseconds: nothing is cached, so everything is needed
+        why, n_images = quick, 0 if emb is not None else dataset.n_images
+        labels = _missing_text_labels(dataset, towers.cfg)
+    else:
+        why = offline_unavailable(towers.spec)
+        if why is None:
+            return
+        n_images = 0 if emb is not None else _images_to_compute(dataset, towers)
+        labels = _labels_to_compute(dataset, towers)
     if not n_images and not labels:
         return
     parts = []

@@ -60,6 +60,13 @@ class ClipConfig:
                             or Path(p).is_file())
 
 
+def model_slug(model: str) -> str:
+    """The file-name-safe form of an open_clip model name used for its cache folders."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", model.replace("/", "-"))
+
+
 def cache_root(cfg: ClipConfig | None = None) -> Path:
     """Root of mmkg-tui's on-disk cache (features live under ``<root>/clip``)."""
     if cfg is not None and cfg.cache_dir:

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from engine.core.errors import ConfigError, ModelUnavailableError
-from engine.features.clip.config import ClipConfig, check_device
+from engine.features.clip.config import ClipConfig, check_device, model_slug
 
 PROBE_TIMEOUT_S = 3.0
 HF_WEIGHTS_NAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
@@ -64,6 +64,33 @@ def hf_cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "huggingface" / "hub"
+
+
+def nothing_cached_for(cfg: ClipConfig, feature_root: Path) -> str | None:
+    """Why ``cfg``'s weights and vectors certainly cannot be had offline, decided without
+    importing open_clip (which pulls in torch: seconds), or None when only the full
+    check can tell.
+
+    Certain only in the plain case: offline, the default pretrained tag of a model that
+    open_clip ships a config for, an empty Hugging Face cache (so no tag's weights are
+    there) and no feature-cache folder for this model (so no vector was ever cached)."""
+    import importlib.util
+
+    if not offline() or cfg.pretrained != ClipConfig.pretrained or cfg.pretrained_is_file:
+        return None
+    found = importlib.util.find_spec("open_clip")
+    name = cfg.model.replace("/", "-")
+    if found is None or not any((Path(loc) / "model_configs" / f"{name}.json").is_file()
+                                for loc in (found.submodule_search_locations or [])):
+        return None  # unknown model: the full check names the problem
+    hub = hf_cache_dir()
+    if hub.is_dir() and any(hub.iterdir()):
+        return None
+    clip_root = feature_root / "clip"
+    if clip_root.is_dir() and any(clip_root.glob(f"{model_slug(name)}-*")):
+        return None
+    return (f"CLIP weights '{cfg.pretrained}' for {name} are not cached (HF_HUB_OFFLINE=1; "
+            f"they would be cached under {hub})")
 
 
 def model_spec(cfg: ClipConfig) -> ModelSpec:
