@@ -51,6 +51,16 @@ async def ready(pilot) -> None:
     await pilot.pause()
 
 
+async def until(pilot, pred, steps: int = 1000) -> None:
+    """Let the app run (20 ms steps) until ``pred()`` holds; a bound on steps, not a verdict
+    on speed: a loaded machine only takes more steps."""
+    for _ in range(steps):
+        if pred():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the app did not get there")
+
+
 def plain(renderable, width: int = 110) -> str:
     """A widget's content (or any rich renderable) as plain text."""
     content = getattr(renderable, "content", renderable)

@@ -13,6 +13,7 @@ from app_helpers import (  # noqa: F401
     ready,
     tiny_run,
     tiny_world,
+    until,
 )
 
 from engine import api
@@ -218,6 +219,18 @@ async def test_keyword_selection_ranks_images_with_holders_marked():
 
 
 @needs_learning
+def _highlighted_command(app) -> str:
+    from textual.command import CommandPalette
+    from textual.widgets import OptionList
+
+    if not isinstance(app.screen, CommandPalette):
+        return ""
+    options = app.screen.query_one(OptionList)
+    if options.highlighted is None:
+        return ""
+    return str(options.get_option_at_index(options.highlighted).prompt)
+
+
 async def test_palette_runs_an_action():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -225,7 +238,7 @@ async def test_palette_runs_an_action():
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Evaluate")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: _highlighted_command(app).startswith("Evaluate"))  # the search is async
         await pilot.press("enter")
         await pilot.pause()
         assert app.screen.current_view == "evaluate"
