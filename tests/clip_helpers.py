@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from engine.data.dataset import Dataset, csr_from_lists
+from engine.features.clip.cluster import ShardEncoder
 
 TINY = "mmkg-test-tiny-clip"
 TINY_CFG = {
@@ -144,3 +146,19 @@ def photos(tmp_path) -> dict[str, Path]:
     Image.fromarray(rgba, "RGBA").save(d / "alpha.png")
     out["alpha"] = d / "alpha.png"
     return out
+
+
+CRASH_ENV = "MMKG_TEST_CRASH_SHARD"  # "N:MARKER", read by CrashOnceEncoder on the Ray workers
+
+
+class CrashOnceEncoder(ShardEncoder):
+    """Kills its worker process (os._exit, as a machine failure would) the first time it
+    starts shard N; the marker file makes it happen once. Ray workers import it from
+    this module (the test puts tests/ on their PYTHONPATH)."""
+
+    def __call__(self, batch: dict) -> dict:
+        n, marker = os.environ[CRASH_ENV].split(":", 1)
+        if int(n) in [int(s) for s in batch["shard"]] and not os.path.exists(marker):
+            Path(marker).write_text("crashed once")
+            os._exit(1)
+        return super().__call__(batch)

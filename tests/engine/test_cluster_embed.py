@@ -58,18 +58,24 @@ def test_cluster_vectors_are_reused_by_a_single_machine_run(many_photos, tiny_cf
     assert np.allclose(feats.image, fresh.image, atol=1e-5)
 
 
-def test_killed_worker_shard_is_redone_and_finished_shards_kept(many_photos, tiny_cfg, setup_fn, tmp_path,
-                                                                monkeypatch):
+def test_killed_worker_shard_is_redone_and_finished_shards_kept(many_photos, tiny_cfg, setup_fn, tmp_path):
     from engine.features.clip.cache import image_key
     from engine.features.clip.cluster import cluster_embed, image_store
 
+    import os
+    from pathlib import Path
+
+    from clip_helpers import CRASH_ENV, CrashOnceEncoder
+
     marker = tmp_path / "crashed"
-    monkeypatch.setenv("MMKG_CRASH_SHARD", f"1:{marker}")
-    stats = cluster_embed(many_photos[:8], tiny_cfg, shard_size=4, workers=2, model_configs=setup_fn)
+    tests = str(Path(__file__).resolve().parents[1])
+    workers_env = {CRASH_ENV: f"1:{marker}",
+                   "PYTHONPATH": os.pathsep.join([str(Path(tests).parent), tests, os.environ.get("PYTHONPATH", "")])}
+    stats = cluster_embed(many_photos[:8], tiny_cfg, shard_size=4, workers=2, model_configs=setup_fn,
+                          extra_env=workers_env, encoder=CrashOnceEncoder)
     assert marker.exists()  # the worker of shard 1 died (os._exit) once
     assert stats.computed == 8  # ... and Ray redid that shard on a restarted actor
     found, _ = image_store(tiny_cfg).load().lookup([image_key(p) for p in many_photos[:8]])
     assert found.all()
-    monkeypatch.delenv("MMKG_CRASH_SHARD")
     again = cluster_embed(many_photos, tiny_cfg, shard_size=4, workers=2, model_configs=setup_fn)
     assert (again.cached_before, again.shards, again.computed) == (8, 1, 4)  # only the new shard

@@ -79,7 +79,6 @@ class ShardEncoder:
         out = {"shard": [], "computed": [], "skipped": []}
         for shard, paths in zip(batch["shard"], batch["paths"]):
             paths = [str(p) for p in paths]
-            _maybe_crash(int(shard))
             store = VectorStore(Path(self.folder), self.identity, self.dim)  # write-only view
             res = encode_images(paths, store, lambda: self.loaded, self.cfg)
             out["shard"].append(int(shard))
@@ -88,36 +87,25 @@ class ShardEncoder:
         return out
 
 
-def _maybe_crash(shard: int) -> None:
-    """Test hook: MMKG_CRASH_SHARD=N:MARKER kills this worker process (os._exit) the
-    first time it starts shard N (then writes MARKER), as a machine failure would."""
-    spec = os.environ.get("MMKG_CRASH_SHARD")
-    if not spec:
-        return
-    n, marker = spec.split(":", 1)
-    if int(n) == shard and not os.path.exists(marker):
-        Path(marker).write_text("crashed once")
-        os._exit(1)
-
-
 def _runtime_env(extra_env: dict | None) -> dict:
     root = str(Path(__file__).resolve().parents[3])
     env = {"PYTHONPATH": os.pathsep.join(x for x in (root, os.environ.get("PYTHONPATH", "")) if x),
            "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"), "OMP_NUM_THREADS": "1",
            "OMP_WAIT_POLICY": "PASSIVE"}
-    for k in ("MMKG_TUI_CACHE", "MMKG_CRASH_SHARD"):
-        if k in os.environ:
-            env[k] = os.environ[k]
+    if "MMKG_TUI_CACHE" in os.environ:
+        env["MMKG_TUI_CACHE"] = os.environ["MMKG_TUI_CACHE"]
     env.update(extra_env or {})
     return {"env_vars": env}
 
 
 def cluster_embed(paths: Sequence[str], cfg: ClipConfig | None = None, *, shard_size: int = 1024,
                   workers: int = 2, address: str | None = None, model_configs: Sequence[str] = (),
-                  extra_env: dict | None = None) -> ClusterEmbedStats:
+                  extra_env: dict | None = None, encoder: type = ShardEncoder) -> ClusterEmbedStats:
     """Embed ``paths`` on a Ray cluster (``address``: None starts a local one) into the
     feature cache of ``cfg``. ``model_configs``: open_clip config JSON files every actor
-    registers before loading the model (for architectures not built into open_clip)."""
+    registers before loading the model (for architectures not built into open_clip).
+    ``extra_env``: environment variables for the workers. ``encoder``: the actor class
+    (a ShardEncoder subclass importable on the workers, e.g. one that preprocesses)."""
     try:
         import ray
     except ImportError:
@@ -136,7 +124,7 @@ def cluster_embed(paths: Sequence[str], cfg: ClipConfig | None = None, *, shard_
         ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
                  runtime_env=_runtime_env(extra_env), log_to_driver=False)
     try:
-        rows = _run_shards(ray, shards, cfg, store, workers, tuple(str(p) for p in model_configs))
+        rows = _run_shards(ray, shards, cfg, store, workers, tuple(str(p) for p in model_configs), encoder)
     finally:
         if started_here:
             ray.shutdown()
@@ -147,12 +135,12 @@ def cluster_embed(paths: Sequence[str], cfg: ClipConfig | None = None, *, shard_
     return stats
 
 
-def _run_shards(ray, shards, cfg, store, workers: int, model_configs: tuple[str, ...]):
+def _run_shards(ray, shards, cfg, store, workers: int, model_configs: tuple[str, ...], encoder: type):
     import ray.data
 
     items = [{"shard": i, "paths": np.asarray(s, dtype=object)} for i, s in enumerate(shards)]
     ds = ray.data.from_items(items, override_num_blocks=len(items))
     out = ds.map_batches(
-        ShardEncoder, batch_size=1, concurrency=workers, num_cpus=1, max_task_retries=3, max_restarts=3,
+        encoder, batch_size=1, concurrency=workers, num_cpus=1, max_task_retries=3, max_restarts=3,
         fn_constructor_args=(cfg, str(store.folder), store.identity, store.dim, model_configs))
     return out.take_all()
