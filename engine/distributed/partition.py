@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -153,5 +154,9 @@ def load_arrays(part_config) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise DataError("partition id mapping missing", path=path,
                         hint="re-run mmkg-tui partition; every machine needs the whole partition folder")
-    with np.load(path) as z:
-        return {k: z[k] for k in z.files}
+    try:
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"partition id mapping unreadable ({type(exc).__name__}: {exc})", path=path,
+                        hint="the partition folder is damaged: copy it again or re-run mmkg-tui partition") from None
