@@ -86,8 +86,7 @@ class DistributedJobError(MMKGError):
                  hint: str) -> None:
         self.process, self.exit_code, self.last_lines = process, exit_code, list(last_lines)
         tail = "".join(f"\n    | {line}" for line in self.last_lines)
-        super().__init__(message + (f"; its last stderr lines:{tail}" if tail else ""), field="--distributed",
-                         hint=hint)
+        super().__init__(message + (f"; its last stderr lines:{tail}" if tail else ""), hint=hint)
 
 
 @dataclass

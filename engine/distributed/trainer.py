@@ -96,13 +96,19 @@ def run_process(job: DistJob) -> int:
         return _serve_or_train(job)
     except MMKGError as exc:
         _die(f"error: {exc.format()}", 2)
-    except Exception:  # noqa: BLE001 - a bug: reported with its traceback, never swallowed
-        _die(traceback.format_exc(), 1)
+    except Exception as exc:  # noqa: BLE001 - a bug: reported with its traceback, never swallowed
+        first = (str(exc).strip().splitlines() or [""])[0]
+        _die(f"{traceback.format_exc()}{_who()} failed: {type(exc).__name__}: {first}", 1)
     return 1  # not reached
 
 
+def _who() -> str:
+    return "server" if role() == "server" else f"trainer {os.environ.get('RANK', '?')}"
+
+
 def _die(message: str, code: int) -> None:
-    print(f"[{role()} {os.environ.get('RANK', '')}] {message}".rstrip(), file=sys.stderr, flush=True)
+    """``message`` on stderr, then end this process now with ``code`` (no atexit hooks)."""
+    print(message, file=sys.stderr, flush=True)
     sys.stdout.flush()
     os._exit(code)
 
