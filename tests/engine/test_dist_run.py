@@ -22,6 +22,16 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
+def _config():
+    import argparse
+
+    from mmkg_tui.cli.commands.run import config_from_args, configure
+
+    p = argparse.ArgumentParser()
+    configure(p)
+    return config_from_args(p.parse_args(ARGS))
+
+
 @pytest.fixture(scope="module")
 def dist_run(tmp_path_factory):
     from mmkg_tui.cli.main import main
@@ -31,8 +41,9 @@ def dist_run(tmp_path_factory):
     ip = base / "ip_config.txt"
     ip.write_text(f"127.0.0.1 {_port()}\n")
     os.environ.pop("DGL_ROLE", None)
-    code = main(["run", "--distributed", "--part-config", str(base / "parts" / "mmkg.json"), "--ip-config", str(ip),
-                 "--trainers-per-machine", "2", "--out", str(base / "run"), "--json", str(base / "run.json"), *ARGS])
+    # the CLI's --distributed path with a bound: any process failing, or 240 s, ends the job
+    code = api.run_distributed(base / "parts" / "mmkg.json", ip, _config(), trainers=2, run_dir=base / "run",
+                               json_path=base / "run.json", timeout=240)
     assert code == 0
     return base
 
@@ -50,15 +61,8 @@ def test_run_folder_is_complete(dist_run):
 
 
 def test_metrics_match_a_single_machine_run(dist_run):
-    import argparse
-
-    from mmkg_tui.cli.commands.run import config_from_args, configure
-
-    p = argparse.ArgumentParser()
-    configure(p)
-    config = config_from_args(p.parse_args(ARGS))
     ds, f = api.compute_features(api.load_dataset(None))
-    single = api.run_experiment(ds, f, config).to_json()["methods"]
+    single = api.run_experiment(ds, f, _config()).to_json()["methods"]
     dist = json.loads((dist_run / "run.json").read_text())["methods"]
     diffs = {(m, key): (dist[m][key]["mean"], single[m][key]["mean"])
              for m in ("clip", "sage_self", "sage_cosine", "sage_scene") for key in ("macro_auc", "micro_auc")}
