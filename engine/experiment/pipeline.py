@@ -45,7 +45,7 @@ from engine.experiment.config import SCORE_SCALES, ExperimentConfig
 from engine.experiment.records import EvalRows, ExperimentDone, RunResult, SeedResult
 from engine.methods.scoring import cosine_scores
 
-__all__ = ["iter_experiment", "run_experiment", "evaluate_trained", "dataset_info"]
+__all__ = ["dataset_info", "evaluate_trained", "iter_experiment", "run_experiment"]
 
 
 # ---------------------------------------------------------------------------- pieces
