@@ -117,14 +117,15 @@ def _serve_or_train(job: DistJob) -> int:
     import dgl
 
     from engine.distributed.evaluate import load_view, write_result
-    from engine.distributed.partition import PartitionMeta, load_arrays
+    from engine.distributed.partition import PartitionMeta, check_files, load_arrays
 
     torch.set_num_threads(1)
+    meta = PartitionMeta.read(job.part_config)
+    check_files(job.part_config, meta)
     dgl.distributed.initialize(job.ip_config)  # a server serves here, then exits the process (SystemExit)
     started = time.perf_counter()
     torch.distributed.init_process_group(backend="gloo")
     rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
-    meta = PartitionMeta.read(job.part_config)
     arrays = load_arrays(job.part_config)
     view = load_view(meta) if rank == 0 else None  # before training: a changed dataset fails now
     g = dgl.distributed.DistGraph(meta.graph_name, part_config=job.part_config)

@@ -40,7 +40,8 @@ def damaged(parts, tmp_path):
 
 
 def test_trainers_failing_on_a_corrupted_mapping_end_the_job(damaged, tmp_path):
-    (damaged / "mmkg.mmkg.npz").write_bytes(b"PK\x03\x04 not a zip archive" * 8)
+    npz = damaged / "mmkg.mmkg.npz"
+    npz.write_bytes(b"\0" * npz.stat().st_size)  # same size: only reading it finds the damage
     config = ExperimentConfig(objective="sage", train_as_test=False, select_metric="none", epochs=1, hidden=16)
     ip = _ip(tmp_path)
     job = tmp_path / "job.json"
@@ -56,14 +57,28 @@ def test_trainers_failing_on_a_corrupted_mapping_end_the_job(damaged, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_a_server_failing_on_a_truncated_partition_ends_the_job(damaged, tmp_path, capsys):
+def _run_cli(folder, tmp_path, capsys) -> tuple[int, str]:
     from mmkg_tui.cli.main import main
 
-    graph = damaged / "part0" / "graph.dgl"
-    graph.write_bytes(graph.read_bytes()[: graph.stat().st_size // 3])
-    code = main(["run", "--distributed", "--part-config", str(damaged / "mmkg.json"), "--ip-config",
+    code = main(["run", "--distributed", "--part-config", str(folder / "mmkg.json"), "--ip-config",
                  str(_ip(tmp_path)), "--trainers-per-machine", "2", "--out", str(tmp_path / "run"), *ARGS])
-    err = capsys.readouterr().err
+    return code, capsys.readouterr().err
+
+
+def test_a_server_failing_on_a_damaged_partition_graph_ends_the_job(damaged, tmp_path, capsys):
+    graph = damaged / "part0" / "graph.dgl"
+    data = graph.read_bytes()
+    graph.write_bytes(b"\0" * 64 + data[64:])  # same size, DGL's header gone: only DGL's loader finds it
+    code, err = _run_cli(damaged, tmp_path, capsys)
     assert code == 2
     assert "server exited with code 1" in err and "server failed: DGLError" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_truncated_partition_file_ends_the_job(damaged, tmp_path, capsys):
+    feat = damaged / "part0" / "node_feat.dgl"
+    feat.write_bytes(feat.read_bytes()[: feat.stat().st_size // 3])  # DGL 2.1.0 alone would load it
+    code, err = _run_cli(damaged, tmp_path, capsys)
+    assert code == 2
+    assert "exited with code 2" in err and "node_feat.dgl: partition file is" in err
     assert not (tmp_path / "run").exists()
