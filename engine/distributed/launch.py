@@ -15,13 +15,18 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.core.errors import ConfigError
+from engine.core.errors import ConfigError, MMKGError
 
 DIST_MAX_TRY_TIMES = "30"
+TAIL_LINES = 15  # last stderr lines of a failed process shown in its error
+POLL_S = 0.2
+SERVER_GRACE_S = 60.0
 
 
 @dataclass
@@ -73,12 +78,59 @@ def role_env(role: str, part_config, ip_config, trainers: int, *, rank: int = 0,
     return env
 
 
+class DistributedJobError(MMKGError):
+    """A process of a distributed job failed (or the job ran past its timeout): which
+    process, its exit code (None: timeout) and the last lines it wrote on stderr."""
+
+    def __init__(self, message: str, *, process: str, exit_code: int | None, last_lines: list[str],
+                 hint: str) -> None:
+        self.process, self.exit_code, self.last_lines = process, exit_code, list(last_lines)
+        tail = "".join(f"\n    | {line}" for line in self.last_lines)
+        super().__init__(message + (f"; its last stderr lines:{tail}" if tail else ""), hint=hint)
+
+
+@dataclass
+class JobProcess:
+    """One process of the job, its stderr relayed to ours (prefixed) and its last lines kept."""
+
+    name: str
+    popen: subprocess.Popen
+    last_lines: deque = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+    relay: threading.Thread | None = None
+
+    @classmethod
+    def start(cls, name: str, command: list[str], env: dict[str, str]) -> JobProcess:
+        proc = cls(name, subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, errors="replace"))
+        proc.relay = threading.Thread(target=proc._relay, name=f"stderr of {name}", daemon=True)
+        proc.relay.start()
+        return proc
+
+    def _relay(self) -> None:
+        for line in self.popen.stderr:
+            self.last_lines.append(line.rstrip("\n"))
+            sys.stderr.write(f"[{self.name}] {line}")
+
+    def stop(self) -> None:
+        """Kill by id when still running; wait for it and its stderr."""
+        if self.popen.poll() is None:
+            self.popen.kill()
+        self.popen.wait()
+        if self.relay is not None:
+            self.relay.join(timeout=5)
+
+    def failure(self, what: str) -> DistributedJobError:
+        return DistributedJobError(f"{self.name} {what}", process=self.name, exit_code=self.popen.returncode,
+                                   last_lines=list(self.last_lines),
+                                   hint="read the error above; the other processes of the job were ended")
+
+
 def launch_local(command: list[str], part_config, ip_config, trainers: int, *, timeout: float = 1800,
                  started: list | None = None) -> int:
-    """Run ``command`` as 1 server + ``trainers`` trainers on this machine; the exit code
-    of the job (0 when every trainer succeeded; 124 on timeout). Processes left at the
-    end (timeout or a failed peer) are killed by id; ``started`` (a list) receives the
-    Popen objects, server first."""
+    """Run ``command`` as 1 server + ``trainers`` trainers on this machine; 0 when every
+    trainer succeeded. DistributedJobError, as soon as ANY process exits with a non-zero
+    code (naming it, with its exit code and last stderr lines), or past ``timeout``
+    seconds; every process still running is then killed by its id. ``started`` (a list)
+    receives the Popen objects, server first."""
     machines = read_ip_config(ip_config)
     if len(machines) != 1:
         raise ConfigError(f"{len(machines)} machines in {ip_config}: this launcher runs one machine",
@@ -86,34 +138,60 @@ def launch_local(command: list[str], part_config, ip_config, trainers: int, *, t
     if trainers < 1:
         raise ConfigError("--trainers-per-machine must be at least 1", field="--trainers-per-machine", hint="e.g. 2")
     port = free_port()
-    procs = [subprocess.Popen(command, env=role_env("server", part_config, ip_config, trainers))]
-    time.sleep(0.5)  # let the server bind before trainers connect (they retry anyway)
-    trainers_p = [subprocess.Popen(command, env=role_env("client", part_config, ip_config, trainers, rank=r,
-                                                          master=machines[0].ip, master_port=port))
-                  for r in range(trainers)]
-    procs += trainers_p
-    if started is not None:
-        started.extend(procs)
-    deadline = time.monotonic() + timeout
-    code = 0
+    procs = [JobProcess.start("server", command, role_env("server", part_config, ip_config, trainers))]
     try:
-        for p in trainers_p:
-            left = max(1.0, deadline - time.monotonic())
-            rc = p.wait(timeout=left)
-            code = code or rc
-            if rc != 0:
-                break
-        if code == 0:
-            procs[0].wait(timeout=max(1.0, min(60.0, deadline - time.monotonic())))
-    except subprocess.TimeoutExpired:
-        code = 124
+        time.sleep(0.5)  # let the server bind before trainers connect (they retry anyway)
+        procs += [JobProcess.start(f"trainer {r}", command, role_env("client", part_config, ip_config, trainers, rank=r,
+                                                                     master=machines[0].ip, master_port=port))
+                  for r in range(trainers)]
+        if started is not None:
+            started.extend(p.popen for p in procs)
+        _watch(procs, time.monotonic() + timeout, timeout)
     finally:
         for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    return code
+            p.stop()
+    return 0
 
+
+def _watch(procs: list[JobProcess], deadline: float, timeout: float) -> None:
+    """Return when every trainer exited 0 and then the server ended (at most
+    SERVER_GRACE_S later); DistributedJobError at the first non-zero exit or the deadline."""
+    server, trainers = procs[0], procs[1:]
+    while True:
+        for p in procs:
+            if p.popen.poll() not in (None, 0):
+                p.stop()  # its last stderr lines in full
+                raise p.failure(f"exited with code {p.popen.returncode}")
+        if all(p.popen.returncode == 0 for p in trainers):
+            break
+        if time.monotonic() > deadline:
+            alive = ", ".join(p.name for p in procs if p.popen.poll() is None)
+            raise DistributedJobError(f"the job ran past its timeout of {timeout:g} s (still running: {alive})",
+                                      process=alive, exit_code=None, last_lines=[],
+                                      hint="a process may wait for a peer that died; see the messages above")
+        time.sleep(POLL_S)
+    try:
+        server.popen.wait(timeout=SERVER_GRACE_S)
+    except subprocess.TimeoutExpired:
+        return  # the trainers are done and the run folder written: the server is killed by id
+
+
+# (field, the value the distributed trainer implements, the option that sets it)
+DISTRIBUTED_TRAINING = (("objective", "sage", "--objective sage"), ("train_as_test", False, "--no-train-as-test"),
+                        ("select_metric", "none", "--select-metric none"), ("anchor", 0.0, "--anchor 0"),
+                        ("train_cosine_k", 0, "--train-cosine-k 0"), ("keyword_to_image", True, "keyword_to_image=True"),
+                        ("tune", 0, "--tune 0"))
+
+
+def check_distributed_config(config) -> None:
+    """ConfigError naming every training setting the distributed trainer does not
+    implement (it trains the poster's objective J on the partitioned graph; evaluation
+    settings such as blend, score_scale, threshold and strategies are all honoured)."""
+    wrong = [(name, want, option) for name, want, option in DISTRIBUTED_TRAINING if getattr(config, name) != want]
+    if wrong:
+        got = ", ".join(f"{name}={getattr(config, name)!r}" for name, _, _ in wrong)
+        raise ConfigError(f"the distributed trainer trains the poster's objective J only; not implemented: {got}",
+                          field=wrong[0][0], hint="run with " + " ".join(option for _, _, option in wrong))
 
 
 def run_distributed(part_config, ip_config, config, *, trainers: int = 1, run_dir=None, json_path=None,
@@ -135,6 +213,8 @@ def run_distributed(part_config, ip_config, config, *, trainers: int = 1, run_di
     if config.seeds != 1:
         raise ConfigError("a distributed run trains one seed (the partition holds one split)", field="--seeds",
                           hint="drop --seeds, or partition once per seed")
+    check_distributed_config(config)
+    config.validate()
     read_ip_config(ip_config)
     job = DistJob(str(Path(part_config).resolve()), str(Path(ip_config).resolve()),
                   None if run_dir is None else str(Path(run_dir).resolve()), config,

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+import zipfile
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,7 @@ class PartitionMeta:
     num_nodes: int
     num_edges: int
     train_edges: int
+    files: dict[str, int] = field(default_factory=dict)  # every file of the folder (relative path) -> bytes
 
     @classmethod
     def read(cls, part_config: str | Path) -> PartitionMeta:
@@ -143,9 +145,29 @@ def partition_dataset(data, parts: int, out_dir, *, embeddings=None, seed: int =
         meta = PartitionMeta(GRAPH_NAME, parts, None if data is None else str(data),
                              None if embeddings is None else str(embeddings), int(seed), tuple(split),
                              dataset_fingerprint(dataset), int(g.num_nodes()), int(g.num_edges()),
-                             int(hom.train_eids.numel()))
+                             int(hom.train_eids.numel()), file_sizes(tmp))
         atomic_write_text(meta_path(tmp / f"{GRAPH_NAME}.json"), json.dumps(asdict(meta), indent=2))
     return out / f"{GRAPH_NAME}.json"
+
+
+def file_sizes(folder) -> dict[str, int]:
+    """Relative path -> size in bytes of every file under ``folder`` (sorted)."""
+    root = Path(folder)
+    return {f.relative_to(root).as_posix(): f.stat().st_size for f in sorted(root.rglob("*")) if f.is_file()}
+
+
+def check_files(part_config, meta: PartitionMeta) -> None:
+    """DataError naming the first file of this machine's copy of the partition folder
+    whose size is not the one written by ``mmkg-tui partition`` (a truncated or damaged
+    copy: DGL 2.1.0 loads a truncated node_feat.dgl without an error). Files absent
+    here are not checked (a machine may hold only its own part)."""
+    root = Path(part_config).parent
+    for rel, size in meta.files.items():
+        path = root / rel
+        if path.is_file() and (now := path.stat().st_size) != size:
+            raise DataError(f"partition file is {now:,} bytes, {size:,} when it was partitioned", path=path,
+                            hint="the copy is damaged or incomplete: copy the partition folder again, "
+                                 "or re-run mmkg-tui partition")
 
 
 def load_arrays(part_config) -> dict[str, np.ndarray]:
@@ -153,5 +175,9 @@ def load_arrays(part_config) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise DataError("partition id mapping missing", path=path,
                         hint="re-run mmkg-tui partition; every machine needs the whole partition folder")
-    with np.load(path) as z:
-        return {k: z[k] for k in z.files}
+    try:
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"partition id mapping unreadable ({type(exc).__name__}: {exc})", path=path,
+                        hint="the partition folder is damaged: copy it again or re-run mmkg-tui partition") from None

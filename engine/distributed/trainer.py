@@ -15,7 +15,9 @@ single-machine step. Rank 0 then evaluates and writes the run folder
 from __future__ import annotations
 
 import os
+import sys
 import time
+import traceback
 
 os.environ.setdefault("DGLBACKEND", "pytorch")
 os.environ.setdefault("DGL_DIST_MAX_TRY_TIMES", "30")  # the default retries ~50 min when a server dies
@@ -50,14 +52,16 @@ def train_distributed(g, arrays, config, rank: int, world: int):
     from engine.distributed.sampling import dist_loader
     from engine.learn.loss import sage_loss
     from engine.learn.model import SageModel
+    from engine.learn.train import make_optimizer
 
     torch.manual_seed(config.seed)
     dgl.seed(config.seed + rank)
     in_dim = int(g.ndata["feat"].shape[1])
     n_types = int(arrays["n_ntypes"])
-    model = SageModel(in_dim, config.hidden, config.out_dim, config.layers, n_types, aggregator=config.aggregator)
+    model = SageModel(in_dim, config.hidden, config.out_dim, config.layers, n_types, aggregator=config.aggregator,
+                      dropout=config.dropout, init_scale=config.temperature)  # as engine.learn.train.build_model
     ddp = DistributedDataParallel(LinkModel(model), find_unused_parameters=True)
-    opt = torch.optim.Adam(ddp.parameters(), lr=config.lr)
+    opt = make_optimizer(model, config)
     eids = dgl.distributed.edge_split(g.edata["train_mask"], g.get_partition_book(), force_even=True)
     batch = max(1, config.batch_size // world)
     history = []
@@ -81,57 +85,58 @@ def train_distributed(g, arrays, config, rank: int, world: int):
 
 
 def run_process(job: DistJob) -> int:
-    """Entry of every process of the job (server or trainer). Returns an exit code."""
+    """Entry of every process of the job (server or trainer); 0 when it succeeded. An
+    exception is reported on stderr (the error, or its traceback for a bug) and ends this
+    process at once with exit code 2 (an MMKGError) or 1: os._exit, because DGL's atexit
+    ``exit_client`` would otherwise wait forever at a barrier for peers that wait for
+    us. The launcher (or DGL's tools/launch.py) then ends the other processes."""
+    from engine.core.errors import MMKGError
+
+    try:
+        return _serve_or_train(job)
+    except MMKGError as exc:
+        _die(f"error: {exc.format()}", 2)
+    except Exception as exc:  # noqa: BLE001 - a bug: reported with its traceback, never swallowed
+        first = (str(exc).strip().splitlines() or [""])[0]
+        _die(f"{traceback.format_exc()}{_who()} failed: {type(exc).__name__}: {first}", 1)
+    return 1  # not reached
+
+
+def _who() -> str:
+    return "server" if role() == "server" else f"trainer {os.environ.get('RANK', '?')}"
+
+
+def _die(message: str, code: int) -> None:
+    """``message`` on stderr, then end this process now with ``code`` (no atexit hooks)."""
+    print(message, file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(code)
+
+
+def _serve_or_train(job: DistJob) -> int:
     import dgl
 
-    from engine.distributed.partition import PartitionMeta, load_arrays
+    from engine.distributed.evaluate import load_view, write_result
+    from engine.distributed.partition import PartitionMeta, check_files, load_arrays
 
     torch.set_num_threads(1)
-    dgl.distributed.initialize(job.ip_config)  # a server serves here, then exits the process
+    meta = PartitionMeta.read(job.part_config)
+    check_files(job.part_config, meta)
+    dgl.distributed.initialize(job.ip_config)  # a server serves here, then exits the process (SystemExit)
     started = time.perf_counter()
     torch.distributed.init_process_group(backend="gloo")
     rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
-    meta = PartitionMeta.read(job.part_config)
     arrays = load_arrays(job.part_config)
+    view = load_view(meta) if rank == 0 else None  # before training: a changed dataset fails now
     g = dgl.distributed.DistGraph(meta.graph_name, part_config=job.part_config)
     model, history = train_distributed(g, arrays, job.config, rank, world)
     torch.distributed.barrier()
     if rank == 0:
-        write_result(job, meta, model, history, started)
+        write_result(job, view, model, history, time.perf_counter() - started)
     torch.distributed.barrier()
     dgl.distributed.exit_client()
     return 0
 
 
-def write_result(job: DistJob, meta, model, history, started: float) -> None:
-    """Rank 0: rebuild the single-machine training view, evaluate, save the run folder."""
-    import json
-
-    from engine.core.atomic import atomic_write_text
-    from engine.core.errors import DataError
-    from engine.distributed.evaluate import evaluate_trained
-    from engine.distributed.partition import training_view
-    from engine.experiment.store import default_run_dir, save_run
-
-    dataset, features, _, split, hom = training_view(meta.data, meta.embeddings, meta.seed, meta.split)
-    from engine.data.fingerprint import dataset_fingerprint
-
-    if dataset_fingerprint(dataset) != meta.fingerprint:
-        raise DataError("the dataset changed since it was partitioned", path=meta.data or "demo",
-                        hint="partition it again (mmkg-tui partition) before a distributed run")
-    result = evaluate_trained(model, history, dataset, features, hom, split, job.config, meta.seed, started)
-    save_run(result, job.run_dir or default_run_dir(dataset))
-    if job.json_path:
-        atomic_write_text(job.json_path, json.dumps(result.to_json(), indent=2))
-
-
 if __name__ == "__main__":  # a process of a job started by engine.distributed.launch
-    import sys
-
-    from engine.core.errors import MMKGError
-
-    try:
-        sys.exit(run_process(DistJob.read(sys.argv[1])))
-    except MMKGError as exc:
-        print(f"error: {exc.format()}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(run_process(DistJob.read(sys.argv[1])))

@@ -10,8 +10,10 @@ the FIRST seed (``per_keyword_runs`` holds every seed's per-keyword metrics).
 One seed (``_run_seed``, each step a small generator returning a typed record):
 ``_train`` (``_split_and_graph``, train_model, keyword embeddings) -> ``_eval_rows``
 -> ``_sage_scores`` (reconnect + embed per strategy) -> ``_baseline_scores`` ->
-``_evaluate`` (engine.evaluation.metrics.evaluate_method per method) -> SeedResult.
-``_run_result`` aggregates the seeds into the RunResult.
+``_evaluate`` (engine.evaluation.metrics.evaluate_method per method) -> SeedResult
+(everything after ``_train`` is ``_score_trained``). ``_run_result`` aggregates the
+seeds into the RunResult. ``evaluate_trained`` is the same for a model trained
+elsewhere (engine.distributed: the DistDGL trainers).
 
 Methods, in this order: ``clip`` (raw CLIP image . keyword cosine, "zero_shot"),
 the reference baselines of engine.methods.baselines ("baseline"; off with
@@ -43,7 +45,7 @@ from engine.experiment.config import SCORE_SCALES, ExperimentConfig
 from engine.experiment.records import EvalRows, ExperimentDone, RunResult, SeedResult
 from engine.methods.scoring import cosine_scores
 
-__all__ = ["iter_experiment", "run_experiment", "dataset_info"]
+__all__ = ["dataset_info", "evaluate_trained", "iter_experiment", "run_experiment"]
 
 
 # ---------------------------------------------------------------------------- pieces
@@ -90,7 +92,6 @@ def _split_and_graph(dataset, features, kg, config: ExperimentConfig, seed: int)
 def _train(dataset, features, kg, config: ExperimentConfig, seed: int, seed_index: int, cancel):
     """Generator: split, train GraphSAGE, embed the keywords (returns _Trained)."""
     from engine.experiment.validation import EpochScorer
-    from engine.learn.model import full_inference
     from engine.learn.train import train_model
 
     split, hom = yield from _split_and_graph(dataset, features, kg, config, seed)
@@ -100,10 +101,18 @@ def _train(dataset, features, kg, config: ExperimentConfig, seed: int, seed_inde
                                  n_seeds=config.seeds, cancel=cancel, on_epoch_end=scorer)
     model, history = res.model, res.history
     yield StageProgress("inference", 0, 1, "full-neighbourhood inference on the training graph")
+    keyword_embeddings = _keyword_embeddings(model, hom, cancel)
+    yield StageProgress("inference", 1, 1)
+    return _Trained(split, hom, model, history, keyword_embeddings, res.best_epoch)
+
+
+def _keyword_embeddings(model, hom, cancel=None) -> np.ndarray:
+    """(K, D) keyword embeddings of ``model`` by full inference on the training graph."""
+    from engine.learn.model import full_inference
+
     z_train = full_inference(model, hom.g, cancel=cancel)
     lo, hi = hom.keyword_range
-    yield StageProgress("inference", 1, 1)
-    return _Trained(split, hom, model, history, z_train[lo:hi].numpy(), res.best_epoch)
+    return z_train[lo:hi].numpy()
 
 
 def _eval_rows(dataset, split) -> EvalRows:
@@ -190,6 +199,11 @@ def _evaluate(scores: dict, img_emb: dict, ev: EvalRows, config: ExperimentConfi
 def _run_seed(dataset, features, kg, config: ExperimentConfig, plan: _Plan, seed: int, seed_index: int, cancel):
     """Generator for one seed: train, score every method, evaluate (returns SeedResult)."""
     trained = yield from _train(dataset, features, kg, config, seed, seed_index, cancel)
+    return (yield from _score_trained(dataset, features, config, plan, trained, seed, cancel))
+
+
+def _score_trained(dataset, features, config: ExperimentConfig, plan: _Plan, trained: _Trained, seed: int, cancel):
+    """Generator: score every method with the trained model, evaluate (returns SeedResult)."""
     ev = _eval_rows(dataset, trained.split)
     scores = {"clip": cosine_scores(features.image[ev.rows], features.keyword)}
     img_emb = {"clip": np.asarray(features.image[ev.rows], dtype=np.float32)}
@@ -342,6 +356,23 @@ def _add_selection(metrics: dict, per_seed: list[SeedResult], config: Experiment
             metrics[m]["chosen_epoch"] = entry([r.best_epoch for r in per_seed])
         if config.blend:
             metrics[m]["blend_weight"] = entry([r.blend_weights[m] for r in per_seed])
+
+
+def evaluate_trained(dataset, features, config: ExperimentConfig, split, hom, model, history: list[float], *,
+                     elapsed_s: float) -> RunResult:
+    """The RunResult of a model trained elsewhere (the DistDGL trainers) on the split
+    ``split`` of ``config.seed`` and its training graph ``hom``: the same keyword
+    embeddings, reconnection, baselines, evaluation and assembly as one seed here."""
+    config.validate()
+    plan = _plan(dataset, config)
+    model.eval()
+    trained = _Trained(split, hom, model, list(history), _keyword_embeddings(model, hom))
+    events = _score_trained(dataset, features, config, plan, trained, config.seed, None)
+    while True:
+        try:
+            next(events)
+        except StopIteration as done:
+            return _run_result(dataset, features, config, plan, [done.value], elapsed_s)
 
 
 def run_experiment(dataset, features, config: ExperimentConfig, *, cancel: threading.Event | None = None,

@@ -40,6 +40,26 @@ def test_partition_writes_dgl_config_and_our_metadata(demo_parts, demo_hom):
     assert (meta.parts, meta.seed, meta.split) == (2, 0, (0.7, 0.15, 0.15))
     assert meta.num_nodes == demo_hom.num_nodes and meta.num_edges == demo_hom.g.num_edges()
     assert meta.train_edges == demo_hom.train_eids.numel()
+    for rel in ("mmkg.json", "mmkg.mmkg.npz", "part0/graph.dgl", "part1/node_feat.dgl"):
+        assert meta.files[rel] == (pc.parent / rel).stat().st_size > 0, rel
+    assert "mmkg.mmkg.json" not in meta.files  # the metadata does not list itself
+
+
+def test_a_truncated_partition_file_is_named(demo_parts, tmp_path):
+    import shutil
+
+    from engine.distributed.partition import check_files
+
+    folder = shutil.copytree(demo_parts[2].parent, tmp_path / "copy")
+    meta = PartitionMeta.read(folder / "mmkg.json")
+    check_files(folder / "mmkg.json", meta)  # an intact copy passes
+    shutil.rmtree(folder / "part0")  # a machine may hold only its own part
+    check_files(folder / "mmkg.json", meta)
+    feat = folder / "part1" / "node_feat.dgl"
+    feat.write_bytes(feat.read_bytes()[:1000])
+    with pytest.raises(DataError) as err:
+        check_files(folder / "mmkg.json", meta)
+    assert err.value.path == str(feat) and f"1,000 bytes, {meta.files['part1/node_feat.dgl']:,} when" in err.value.message
 
 
 def test_mapping_gives_reverse_edges_and_keywords_in_new_ids(demo_parts, demo_hom):
