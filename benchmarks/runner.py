@@ -35,6 +35,7 @@ STAGES: dict[str, str] = {
     "threads": "benchmarks.stage_threads",
     "imports": "benchmarks.stage_imports",
     "e2e": "benchmarks.bare_run",
+    "errors": "benchmarks.stage_errors",
 }
 
 
