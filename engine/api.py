@@ -46,6 +46,8 @@ from engine.evaluation.calibration import reliability_curve
 from engine.distributed.launch import read_ip_config, run_distributed
 from engine.distributed.partition import PartitionMeta, partition_dataset
 from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
+from engine.evaluation.operating import MODES as THRESHOLD_MODES
+from engine.evaluation.operating import operating_thresholds
 from engine.experiment.config import SCORE_SCALES, ExperimentConfig
 from engine.learn.edge_weight import EDGE_WEIGHTS
 from engine.experiment.records import ExperimentDone, RunResult
@@ -112,6 +114,7 @@ __all__ = [
     "check_device", "ImageCheck", "check_image_files", "TextLabels", "text_labels", "names_preview",
     # score scales and method kinds (issue 10)
     "SCORE_SCALES", "method_kind", "reliability_curve", "EDGE_WEIGHTS",
+    "operating_thresholds", "THRESHOLD_MODES",
     # retrieval: search, similar images, hero images, recommendations, label-error queue
     "Retrieval", "SPACES", "Space", "SearchHit", "SearchResult", "search_text", "similar_images", "restrict_rows",
     "row_of", "parse_query", "ParsedQuery", "hero_images", "recommend_groups", "GroupMatch",
