@@ -171,3 +171,29 @@ def test_tune_can_try_edge_weights():
     cands = draw_candidates(12, seed=0)
     assert {c["edge_weight"] for c in cands[1:]} == {"none", "cosine"}
     assert apply(ExperimentConfig(), {"edge_weight": "cosine"}).edge_weight == "cosine"
+
+
+def test_a_run_folder_saved_before_edge_weights_loads_as_unweighted(tiny_world, tmp_path, monkeypatch):
+    import json
+
+    import engine.experiment.config as config_module
+    from engine.experiment.pipeline import run_experiment
+    from engine.experiment.store import load_run, save_run
+    from engine.features.bundle import precomputed_features
+
+    cfg = ExperimentConfig(hidden=32, out_dim=32, epochs=1, batch_size=128, strategies=("self",), baselines=False,
+                           edge_weight="cosine", select_metric="none", patience=0, blend=False)
+    folder = save_run(run_experiment(tiny_world, precomputed_features(tiny_world), cfg), tmp_path / "run")
+    assert load_run(folder).config.edge_weight == "cosine"
+    raw = json.loads((folder / "config.json").read_text())
+    del raw["edge_weight"]
+    (folder / "config.json").write_text(json.dumps(raw))
+    # even were the default "cosine", an old record was trained unweighted
+    plain = config_module.ExperimentConfig.from_dict.__func__
+
+    def cosine_default(cls, d):
+        return plain(cls, {"edge_weight": "cosine", **d})
+
+    monkeypatch.setattr(config_module.ExperimentConfig, "from_dict", classmethod(cosine_default))
+    assert config_module.ExperimentConfig.from_dict(raw).edge_weight == "cosine"
+    assert load_run(folder).config.edge_weight == "none"
