@@ -49,7 +49,7 @@ from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
 from engine.evaluation.operating import MODES as THRESHOLD_MODES
 from engine.evaluation.operating import operating_thresholds
 from engine.experiment.config import SCORE_SCALES, ExperimentConfig
-from engine.learn.edge_weight import EDGE_WEIGHTS
+from engine.learn.edge_weight import CONVS, EDGE_WEIGHTS
 from engine.experiment.records import ExperimentDone, RunResult
 from engine.experiment.store import (
     check_json_target,
@@ -113,7 +113,7 @@ __all__ = [
     # bad input (issue 8): device check, labels needing text vectors, image header check
     "check_device", "ImageCheck", "check_image_files", "TextLabels", "text_labels", "names_preview",
     # score scales and method kinds (issue 10)
-    "SCORE_SCALES", "method_kind", "reliability_curve", "EDGE_WEIGHTS",
+    "SCORE_SCALES", "method_kind", "reliability_curve", "EDGE_WEIGHTS", "CONVS",
     "operating_thresholds", "THRESHOLD_MODES",
     # retrieval: search, similar images, hero images, recommendations, label-error queue
     "Retrieval", "SPACES", "Space", "SearchHit", "SearchResult", "search_text", "similar_images", "restrict_rows",

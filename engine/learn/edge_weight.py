@@ -21,9 +21,25 @@ if TYPE_CHECKING:  # torch is imported on first use, so engine.api can name EDGE
     import torch
 
 EDGE_WEIGHTS = ("none", "cosine")
+#: the convolution of every layer: dgl.nn.SAGEConv, or dgl.nn.GATv2Conv (learned attention, one head)
+CONVS = ("sage", "gatv2")
 #: the softmax temperature over a destination's neighbour cosines
 EDGE_TEMPERATURE = 0.1
 _CHUNK = 1 << 16  # edges per chunk of the cosine computation (bounds its memory)
+
+
+def check_neighbour_options(conv: str, edge_weight: str) -> None:
+    """ConfigError naming the field unless ``conv`` and ``edge_weight`` are known and compatible."""
+    from engine.core.errors import ConfigError
+
+    if conv not in CONVS:
+        raise ConfigError(f"unknown convolution {conv!r}", field="conv", hint=f"choose from {', '.join(CONVS)} (--conv)")
+    if edge_weight not in EDGE_WEIGHTS:
+        raise ConfigError(f"unknown edge weight {edge_weight!r}", field="edge_weight",
+                          hint=f"choose from {', '.join(EDGE_WEIGHTS)} (--edge-weight)")
+    if conv == "gatv2" and edge_weight != "none":
+        raise ConfigError("GATv2 learns its own attention over neighbours; edge weights apply to SAGE only",
+                          field="edge_weight", hint="use --edge-weight none with --conv gatv2")
 
 
 def edge_cosines(x_src: torch.Tensor, x_dst: torch.Tensor, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:

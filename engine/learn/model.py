@@ -3,7 +3,8 @@
 * Input: every node's CLIP feature plus a learned per-node-type vector (zero at
   start), so images, keywords, scenes and attribute values share one input space
   but the model can tell them apart.
-* ``layers`` x ``dgl.nn.SAGEConv`` (mean aggregator by default), ReLU between layers;
+* ``layers`` x ``dgl.nn.SAGEConv`` (mean aggregator by default; ``conv="gatv2"``:
+  ``dgl.nn.GATv2Conv``, one attention head), ReLU between layers;
   with ``edge_weight="cosine"`` each message is weighted by the CLIP cosine of the
   edge's ends (engine.learn.edge_weight), identically in ``forward`` and ``full_inference``.
 * Residual to CLIP: the output is ``normalize(skip(x) + h_L)`` where ``skip`` is a
@@ -32,30 +33,34 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from engine.core.errors import Cancelled, ConfigError
-from engine.learn.edge_weight import EDGE_WEIGHTS, block_weights
+from engine.learn.edge_weight import block_weights, check_neighbour_options
+
+
+def _conv(conv: str, d_in: int, d_out: int, aggregator: str) -> nn.Module:
+    """``dgl.nn.SAGEConv``, or ``dgl.nn.GATv2Conv`` (one head; its residual plays
+    SAGE's ``fc_self``; a node without in-edges keeps its own term)."""
+    from dgl.nn import GATv2Conv, SAGEConv
+
+    if conv == "gatv2":
+        return GATv2Conv(d_in, d_out, 1, residual=True, allow_zero_in_degree=True)
+    return SAGEConv(d_in, d_out, aggregator)
 
 
 class SageModel(nn.Module):
     def __init__(self, in_dim: int, hidden: int, out_dim: int, layers: int, n_ntypes: int,
                  aggregator: str = "mean", init_scale: float = 10.0, residual: bool = True,
                  last_init_gain: float = 0.1, dropout: float = 0.0, n_keywords: int = 0,
-                 edge_weight: str = "none") -> None:
+                 edge_weight: str = "none", conv: str = "sage") -> None:
         super().__init__()
-        from dgl.nn import SAGEConv
-
         if layers < 1:
             raise ConfigError("layers must be >= 1", field="layers")
-        if edge_weight not in EDGE_WEIGHTS:
-            raise ConfigError(f"unknown edge weight {edge_weight!r}", field="edge_weight",
-                              hint=f"choose from {', '.join(EDGE_WEIGHTS)}")
+        check_neighbour_options(conv, edge_weight)
         # "cosine": neighbours weighted by the CLIP cosine of the edge's ends (engine.learn.edge_weight)
-        self.edge_weight = edge_weight
+        self.edge_weight, self.conv = edge_weight, conv
         dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
         self.type_emb = nn.Embedding(n_ntypes, in_dim)
         nn.init.zeros_(self.type_emb.weight)
-        self.layers = nn.ModuleList(
-            SAGEConv(dims[i], dims[i + 1], aggregator) for i in range(layers)
-        )
+        self.layers = nn.ModuleList(_conv(conv, dims[i], dims[i + 1], aggregator) for i in range(layers))
         last = self.layers[-1]
         with torch.no_grad():
             for p in last.parameters():
@@ -92,7 +97,10 @@ class SageModel(nn.Module):
     def layer(self, i: int, block, h: torch.Tensor, w: torch.Tensor | None = None) -> torch.Tensor:
         if self.dropout is not None:
             h = self.dropout(h)
-        h = self.layers[i](block, h, edge_weight=w)
+        if self.conv == "gatv2":  # (dst, heads = 1, out); attention replaces the edge weights
+            h = self.layers[i](block, h).squeeze(1)
+        else:
+            h = self.layers[i](block, h, edge_weight=w)
         if i != len(self.layers) - 1:
             h = F.relu(h)
         return h

@@ -160,8 +160,10 @@ def test_cli_flag_sets_the_edge_weight():
     run_cmd.configure(p)
     assert run_cmd.config_from_args(p.parse_args([])).edge_weight == ExperimentConfig().edge_weight
     assert run_cmd.config_from_args(p.parse_args(["--edge-weight", "cosine"])).edge_weight == "cosine"
-    with pytest.raises(SystemExit):
-        p.parse_args(["--edge-weight", "gat"])
+    assert run_cmd.config_from_args(p.parse_args(["--conv", "gatv2"])).conv == "gatv2"
+    for bad in (["--edge-weight", "gat"], ["--conv", "gcn"]):
+        with pytest.raises(SystemExit):
+            p.parse_args(bad)
 
 
 def test_tune_can_try_edge_weights():
@@ -197,3 +199,28 @@ def test_a_run_folder_saved_before_edge_weights_loads_as_unweighted(tiny_world, 
     monkeypatch.setattr(config_module.ExperimentConfig, "from_dict", classmethod(cosine_default))
     assert config_module.ExperimentConfig.from_dict(raw).edge_weight == "cosine"
     assert load_run(folder).config.edge_weight == "none"
+
+
+def test_gatv2_full_inference_equals_sampled_blocks_and_training_is_seeded(hom):
+    g = hom.g
+    seeds = torch.randperm(g.num_nodes(), generator=torch.Generator().manual_seed(5))[:50]
+    input_nodes, _, blocks = dgl.dataloading.NeighborSampler([-1, -1]).sample_blocks(g, seeds)
+    torch.manual_seed(0)
+    model = SageModel(512, 32, 512, 2, len(hom.ntypes), conv="gatv2").eval()
+    assert all(isinstance(layer, dgl.nn.GATv2Conv) for layer in model.layers)
+    with torch.no_grad():
+        sampled = model(blocks, g.ndata["feat"][input_nodes], g.ndata["ntype"][input_nodes])
+    torch.testing.assert_close(sampled, full_inference(model, g)[seeds], atol=2e-5, rtol=1e-4)
+    cfg = small(conv="gatv2", edge_weight="none")
+    a, b = (finish(train_model(hom, cfg, seed=1)) for _ in range(2))
+    assert a.history == b.history and np.isfinite(a.history).all()
+    assert torch.equal(full_inference(a.model, g), full_inference(b.model, g))
+
+
+def test_gatv2_refuses_edge_weights_naming_the_field():
+    with pytest.raises(ConfigError) as err:
+        ExperimentConfig(conv="gatv2", edge_weight="cosine").validate()
+    assert err.value.field == "edge_weight" and "--edge-weight none" in err.value.hint
+    with pytest.raises(ConfigError) as err:
+        ExperimentConfig(conv="gcn").validate()
+    assert err.value.field == "conv"
