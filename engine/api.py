@@ -46,7 +46,10 @@ from engine.evaluation.calibration import reliability_curve
 from engine.distributed.launch import read_ip_config, run_distributed
 from engine.distributed.partition import PartitionMeta, partition_dataset
 from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
+from engine.evaluation.operating import MODES as THRESHOLD_MODES
+from engine.evaluation.operating import operating_thresholds
 from engine.experiment.config import SCORE_SCALES, ExperimentConfig
+from engine.learn.edge_weight import CONVS, EDGE_WEIGHTS
 from engine.experiment.records import ExperimentDone, RunResult
 from engine.experiment.store import (
     check_json_target,
@@ -110,7 +113,8 @@ __all__ = [
     # bad input (issue 8): device check, labels needing text vectors, image header check
     "check_device", "ImageCheck", "check_image_files", "TextLabels", "text_labels", "names_preview",
     # score scales and method kinds (issue 10)
-    "SCORE_SCALES", "method_kind", "reliability_curve",
+    "SCORE_SCALES", "method_kind", "reliability_curve", "EDGE_WEIGHTS", "CONVS",
+    "operating_thresholds", "THRESHOLD_MODES",
     # retrieval: search, similar images, hero images, recommendations, label-error queue
     "Retrieval", "SPACES", "Space", "SearchHit", "SearchResult", "search_text", "similar_images", "restrict_rows",
     "row_of", "parse_query", "ParsedQuery", "hero_images", "recommend_groups", "GroupMatch",

@@ -14,7 +14,9 @@ import numpy as np
 def per_keyword_thresholds(scores_val: np.ndarray, labels_val: np.ndarray, fallback: float) -> np.ndarray:
     """(K,) best-F1 threshold per keyword column of the validation rows: the same choice
     as engine.evaluation.metrics.best_f1_threshold on that column alone (a threshold is
-    a score of the column; among equal F1 the lowest), for all columns at once.
+    a score of the column; among equal F1 the lowest; F1 computed exactly from counts, so on
+    an exact tie this lowest one is kept where the float F1 of precision_recall_curve may
+    pick another), for all columns at once.
     Columns without a positive, or whose every row is positive, get ``fallback``."""
     s = np.asarray(scores_val, dtype=np.float64)
     y = np.asarray(labels_val, dtype=bool)

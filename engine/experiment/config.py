@@ -64,6 +64,8 @@ class ExperimentConfig:
     select_metric: str = "mean"  # early stopping on this validation metric ("map", "macro_auc", "micro_auc", "mean")
     patience: int = 3  # stop after this many epochs without validation improvement (0: run every epoch)
     blend: bool = True  # blend sage scores with zero-shot CLIP, weight chosen on validation
+    edge_weight: str = "none"  # "cosine": messages weighted by the CLIP cosine of each edge's ends (engine.learn.edge_weight)
+    conv: str = "sage"  # "gatv2": dgl.nn.GATv2Conv layers (learned attention over neighbours) instead of SAGEConv
     temperature: float = 10.0  # initial scale of the learnable temperature (score = scale * cosine)
     tune: int = 0  # > 0: try this many seeded settings on validation first (engine.experiment.tune)
 
@@ -118,6 +120,7 @@ class ExperimentConfig:
 
     def _validate_learning(self, need, is_int) -> None:
         from engine.experiment.validation import SELECT_METRICS
+        from engine.learn.edge_weight import check_neighbour_options
         from engine.learn.objective import OBJECTIVES
 
         def num(v) -> bool:
@@ -136,6 +139,7 @@ class ExperimentConfig:
              f"choose from {', '.join(SELECT_METRICS)}")
         need(is_int(self.patience) and self.patience >= 0, "patience", f"patience must be an integer >= 0, got {self.patience!r}", "e.g. 3 (0: never stop early)")
         need(isinstance(self.blend, (bool, np.bool_)), "blend", f"blend must be true or false, got {self.blend!r}", "--blend")
+        check_neighbour_options(self.conv, self.edge_weight)
         need(num(self.temperature) and self.temperature > 0, "temperature", f"temperature must be > 0, got {self.temperature!r}", "e.g. 10")
         need(is_int(self.tune) and self.tune >= 0, "tune", f"tune must be an integer >= 0, got {self.tune!r}", "e.g. --tune 8 (0: no search)")
 

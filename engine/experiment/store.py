@@ -303,6 +303,8 @@ def read_run_header(run_dir):
         config.baselines = any(m in BASELINES for m in meta.methods)
     if "score_scale" not in config_json:  # saved before calibration existed: its thresholds are raw
         config.score_scale = "raw"
+    if "edge_weight" not in config_json:  # saved before edge weights existed: unweighted SAGE, whatever the default
+        config.edge_weight, config.conv = "none", "sage"
     return meta, config
 
 

@@ -28,6 +28,7 @@ SEARCH_SPACE: dict[str, tuple] = {
     "cosine_k": (3, 5, 10),
     "anchor": (0.0, 0.5),
     "weight_decay": (0.0, 0.01),
+    "edge_weight": ("none", "cosine"),
 }
 
 

@@ -3,7 +3,10 @@
 * Input: every node's CLIP feature plus a learned per-node-type vector (zero at
   start), so images, keywords, scenes and attribute values share one input space
   but the model can tell them apart.
-* ``layers`` x ``dgl.nn.SAGEConv`` (mean aggregator by default), ReLU between layers.
+* ``layers`` x ``dgl.nn.SAGEConv`` (mean aggregator by default; ``conv="gatv2"``:
+  ``dgl.nn.GATv2Conv``, one attention head), ReLU between layers;
+  with ``edge_weight="cosine"`` each message is weighted by the CLIP cosine of the
+  edge's ends (engine.learn.edge_weight), identically in ``forward`` and ``full_inference``.
 * Residual to CLIP: the output is ``normalize(skip(x) + h_L)`` where ``skip`` is a
   linear map initialised to the identity and ``h_L`` the last SAGE layer, whose
   weights start small; so the model starts near raw CLIP and learns corrections.
@@ -30,23 +33,34 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from engine.core.errors import Cancelled, ConfigError
+from engine.learn.edge_weight import block_weights, check_neighbour_options
+
+
+def _conv(conv: str, d_in: int, d_out: int, aggregator: str) -> nn.Module:
+    """``dgl.nn.SAGEConv``, or ``dgl.nn.GATv2Conv`` (one head; its residual plays
+    SAGE's ``fc_self``; a node without in-edges keeps its own term)."""
+    from dgl.nn import GATv2Conv, SAGEConv
+
+    if conv == "gatv2":
+        return GATv2Conv(d_in, d_out, 1, residual=True, allow_zero_in_degree=True)
+    return SAGEConv(d_in, d_out, aggregator)
 
 
 class SageModel(nn.Module):
     def __init__(self, in_dim: int, hidden: int, out_dim: int, layers: int, n_ntypes: int,
                  aggregator: str = "mean", init_scale: float = 10.0, residual: bool = True,
-                 last_init_gain: float = 0.1, dropout: float = 0.0, n_keywords: int = 0) -> None:
+                 last_init_gain: float = 0.1, dropout: float = 0.0, n_keywords: int = 0,
+                 edge_weight: str = "none", conv: str = "sage") -> None:
         super().__init__()
-        from dgl.nn import SAGEConv
-
         if layers < 1:
             raise ConfigError("layers must be >= 1", field="layers")
+        check_neighbour_options(conv, edge_weight)
+        # "cosine": neighbours weighted by the CLIP cosine of the edge's ends (engine.learn.edge_weight)
+        self.edge_weight, self.conv = edge_weight, conv
         dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
         self.type_emb = nn.Embedding(n_ntypes, in_dim)
         nn.init.zeros_(self.type_emb.weight)
-        self.layers = nn.ModuleList(
-            SAGEConv(dims[i], dims[i + 1], aggregator) for i in range(layers)
-        )
+        self.layers = nn.ModuleList(_conv(conv, dims[i], dims[i + 1], aggregator) for i in range(layers))
         last = self.layers[-1]
         with torch.no_grad():
             for p in last.parameters():
@@ -76,10 +90,17 @@ class SageModel(nn.Module):
     def input(self, x: torch.Tensor, ntype: torch.Tensor) -> torch.Tensor:
         return x + self.type_emb(ntype)
 
-    def layer(self, i: int, block, h: torch.Tensor) -> torch.Tensor:
+    def weights(self, block, x_src: torch.Tensor) -> torch.Tensor | None:
+        """The edge weights of ``block`` from its source nodes' raw CLIP features (None: unweighted)."""
+        return block_weights(block, x_src, self.edge_weight)
+
+    def layer(self, i: int, block, h: torch.Tensor, w: torch.Tensor | None = None) -> torch.Tensor:
         if self.dropout is not None:
             h = self.dropout(h)
-        h = self.layers[i](block, h)
+        if self.conv == "gatv2":  # (dst, heads = 1, out); attention replaces the edge weights
+            h = self.layers[i](block, h).squeeze(1)
+        else:
+            h = self.layers[i](block, h, edge_weight=w)
         if i != len(self.layers) - 1:
             h = F.relu(h)
         return h
@@ -96,8 +117,8 @@ class SageModel(nn.Module):
                 f"{len(blocks)} sampled layer(s) for a {len(self.layers)}-layer model",
                 field="fanout", hint="give one fan-out per layer, e.g. --layers 2 --fanout 3,3")
         h = self.input(x, ntype)
-        for i, block in enumerate(blocks):
-            h = self.layer(i, block, h)
+        for i, block in enumerate(blocks):  # a block's sources are a prefix of the first block's inputs
+            h = self.layer(i, block, h, self.weights(block, x[:block.num_src_nodes()]))
         n_out = blocks[-1].num_dst_nodes()
         return self.finish(h, x[:n_out])
 
@@ -208,6 +229,12 @@ def _batches(edges: InEdges, groups, batch_size: int | None) -> list[torch.Tenso
     return out
 
 
+def _weighted_block(model: SageModel, edges: InEdges, nodes: torch.Tensor, x: torch.Tensor):
+    """(input node ids or None, block, its edge weights or None) of the destinations ``nodes``."""
+    src, block = edges.block(nodes.numpy())
+    return src, block, model.weights(block, x if src is None else x[src])
+
+
 @torch.no_grad()
 def full_inference(model: SageModel, g, *, batch_size: int | None = None, groups=None, cancel=None) -> torch.Tensor:
     """Every node's embedding with full neighbourhoods, one layer at a time (as
@@ -240,10 +267,10 @@ def full_inference(model: SageModel, g, *, batch_size: int | None = None, groups
         for j, nodes in enumerate(batches):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
-            src, block = blocks[j] if j in blocks else edges.block(nodes.numpy())
+            src, block, w = blocks[j] if j in blocks else _weighted_block(model, edges, nodes, x)
             if reuse and i + 1 < model.n_layers:
-                blocks[j] = (src, block)
-            res = model.layer(i, block, h if src is None else h[src])
+                blocks[j] = (src, block, w)
+            res = model.layer(i, block, h if src is None else h[src], w)
             if whole:
                 out = res
             else:

@@ -66,7 +66,7 @@ def build_model(hom: HomGraph, config) -> SageModel:
     all_kw = config.objective != "sage"
     return SageModel(in_dim, config.hidden, config.out_dim, config.layers, len(hom.ntypes),
                      aggregator=config.aggregator, dropout=config.dropout, init_scale=config.temperature,
-                     n_keywords=hom.counts["keyword"] if all_kw else 0)
+                     n_keywords=hom.counts["keyword"] if all_kw else 0, edge_weight=config.edge_weight, conv=config.conv)
 
 
 def make_optimizer(model, config) -> torch.optim.Optimizer:

@@ -67,6 +67,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patience", type=int, default=d.patience, help=f"stop after this many epochs without validation gain (default {d.patience}; 0: never)")
     parser.add_argument("--blend", action=argparse.BooleanOptionalAction, default=d.blend,
                         help="blend sage scores with zero-shot CLIP, weight chosen on validation")
+    parser.add_argument("--edge-weight", choices=api.EDGE_WEIGHTS, default=d.edge_weight,
+                        help=f"cosine: neighbours weighted by the CLIP cosine of each edge's ends (default {d.edge_weight})")
+    parser.add_argument("--conv", choices=api.CONVS, default=d.conv,
+                        help=f"layer type: sage (SAGEConv) or gatv2 (GATv2Conv, learned attention) (default {d.conv})")
     parser.add_argument("--tune", type=int, default=d.tune, metavar="N",
                         help="try N seeded settings, scored on validation only, then evaluate the winner on test once")
 
@@ -93,6 +97,7 @@ def config_from_args(args: argparse.Namespace):
     cfg.objective, cfg.dropout, cfg.weight_decay, cfg.anchor = args.objective, args.dropout, args.weight_decay, args.anchor
     cfg.train_as_test, cfg.train_cosine_k, cfg.select_metric = args.train_as_test, args.train_cosine_k, args.select_metric
     cfg.patience, cfg.blend, cfg.tune = args.patience, args.blend, args.tune
+    cfg.edge_weight, cfg.conv = args.edge_weight, args.conv
     cfg.validate()
     return cfg
 
