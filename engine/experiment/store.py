@@ -301,11 +301,21 @@ def read_run_header(run_dir):
         from engine.methods.baselines import BASELINES
 
         config.baselines = any(m in BASELINES for m in meta.methods)
-    if "score_scale" not in config_json:  # saved before calibration existed: its thresholds are raw
-        config.score_scale = "raw"
-    if "edge_weight" not in config_json:  # saved before edge weights existed: unweighted SAGE, whatever the default
-        config.edge_weight, config.conv = "none", "sage"
+    for marker, before in SETTINGS_BEFORE:
+        if marker not in config_json:  # saved before that option existed: what it meant then
+            for name, value in before.items():
+                setattr(config, name, value)
     return meta, config
+
+
+# A config.json without the marker field was saved before its options existed; the run
+# then used these values, whatever today's defaults are.
+SETTINGS_BEFORE: tuple[tuple[str, dict], ...] = (
+    ("score_scale", {"score_scale": "raw"}),  # before calibration: raw thresholds
+    ("objective", {"objective": "sage", "train_as_test": False, "select_metric": "none", "patience": 0,
+                   "blend": False}),  # before the learner options: the poster's J, every epoch, no blend
+    ("edge_weight", {"edge_weight": "none", "conv": "sage"}),  # before edge weights: unweighted SAGE
+)
 
 
 def _read_arrays(npz_path: Path, meta) -> dict[str, np.ndarray]:
