@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Input, Static
 
@@ -18,6 +19,7 @@ from mmkg_tui.present.query import Debouncer, parse_query
 from mmkg_tui.widgets.base import StateView, fmt_t
 from mmkg_tui.widgets.lists import VimTable
 from mmkg_tui.widgets.picture import Picture
+from mmkg_tui.widgets.similar import SimilarPanel
 
 MARK_STYLE = {"TP": ("✓ TP", "bold green"), "FP": ("✗ FP", "bold red"),
               "FN": ("○ missed", "yellow"), "TN": ("", "dim")}
@@ -45,6 +47,10 @@ class ImagesView(StateView):
         ("esc", "in the search box: back to the list"),
         ("j / k, g / G", "move in the list, top / bottom"),
     )
+    BINDINGS = [
+        Binding("v", "similar_space", "Similar: CLIP / learned", id="images.similar_space",
+                tooltip="Similar images: switch between the CLIP space and the learned space of the method"),
+    ]
     pinned: int | None = None  # a row to keep in the list and select (jump from the Keywords view)
 
     def show_image(self, row: int) -> None:
@@ -73,6 +79,7 @@ class ImagesView(StateView):
                 yield Picture(id="picture")
                 yield Static("", id="image-facts")
             yield Static("", id="image-keywords")
+            yield SimilarPanel(id="similar-panel")
 
     def on_mount(self) -> None:
         delay = DEBOUNCE_S if self.session.dataset.n_images > DEBOUNCE_MIN_IMAGES else 0.0
@@ -85,12 +92,16 @@ class ImagesView(StateView):
 
     # ------------------------------------------------------------- updates
     def update_view(self, reason: str) -> None:
+        if reason in ("data", "run"):
+            self.query_one(SimilarPanel).set_context(self.session)
         if reason in ("data", "run") or self.errors_filtered():
             self.refill()
         else:  # threshold or method: only the predictions of the selected image change
             row = self.selected_row()
             if row is not None:
                 self.query_one("#image-keywords", Static).update(self.keywords_renderable(row))
+            if reason == "method":  # the learned space follows the method
+                self.query_one(SimilarPanel).request(row, self.session.method)
 
     def errors_filtered(self) -> bool:
         """True when the list depends on the threshold and method (errors filter)."""
@@ -132,6 +143,7 @@ class ImagesView(StateView):
         row = self.selected_row()
         facts = self.query_one("#image-facts", Static)
         kw = self.query_one("#image-keywords", Static)
+        self.query_one(SimilarPanel).request(row, self.session.method)
         if row is None:
             facts.update("no image matches the search")
             kw.update("")
@@ -183,6 +195,13 @@ class ImagesView(StateView):
     def _submitted(self, _event) -> None:
         self.search.flush()
         self.query_one("#image-table", VimTable).focus()
+
+    @on(SimilarPanel.Chosen)
+    def _similar_chosen(self, event: SimilarPanel.Chosen) -> None:
+        self.show_image(event.row)
+
+    def action_similar_space(self) -> None:
+        self.query_one(SimilarPanel).toggle()
 
     @on(Checkbox.Changed, "#filter-errors")
     def _filters(self, _event) -> None:
