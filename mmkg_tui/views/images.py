@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Input, Static
 
+from mmkg_tui.present import operating as opp
 from mmkg_tui.present.query import Debouncer, parse_query
 
 from mmkg_tui.widgets.base import StateView, fmt_t
@@ -28,16 +29,36 @@ DEBOUNCE_S = 0.15  # on datasets over DEBOUNCE_MIN_IMAGES the search waits for a
 DEBOUNCE_MIN_IMAGES = 2000
 
 
-def predictions_table(preds, threshold: float) -> Table:
-    t = Table(title=f"predicted at threshold {fmt_t(threshold)}", title_justify="left",
-              show_edge=False, pad_edge=False)
+def predictions_table(preds, per_keyword: bool = False) -> Table:
+    """The image's keywords (present.operating.Marked), with each keyword's threshold
+    when the operating point uses one per keyword."""
+    t = Table(show_edge=False, pad_edge=False)
     t.add_column("keyword", no_wrap=True)
     t.add_column("score", justify="right")
+    if per_keyword:
+        t.add_column("t", justify="right")
     t.add_column("mark", no_wrap=True)
     for p in preds:
         label, style = MARK_STYLE[p.mark]
-        t.add_row(Text(p.keyword, style=style if p.mark != "TN" else "dim"), f"{p.score:.3f}", Text(label, style=style))
+        cells = [Text(p.keyword, style=style if p.mark != "TN" else "dim"), f"{p.score:.3f}"]
+        cells += [f"{p.threshold:.3f}"] if per_keyword else []
+        t.add_row(*cells, Text(label, style=style))
     return t
+
+
+def image_predictions(session, row: int) -> tuple[list, str, bool] | None:
+    """The image's marked keywords at the shared operating point (scale and thresholds),
+    its description, and whether the thresholds are per keyword; None without held-out
+    scores (a training image, or no run)."""
+    if session.run is None or session.eval_pos is None or session.eval_pos[row] < 0:
+        return None
+    run, i = session.run, int(session.eval_pos[row])
+    op = opp.operating_point(session)
+    scale = opp.scale_of(run, op)
+    thr = opp.thresholds(run, session.method, scale, session.threshold, op.mode)
+    preds = opp.marked(opp.scores(run, session.method, scale)[i], run.labels[i], run.keywords, thr)
+    per_kw = op.mode == opp.PER_KEYWORD and opp.per_keyword_available(run, session.method, scale)
+    return preds, opp.describe(op, run, session.method, fmt_t(session.threshold)), per_kw
 
 
 class ImagesView(StateView):
@@ -172,15 +193,16 @@ class ImagesView(StateView):
             text.append("No run yet: predictions need a trained run. Press r to train (settings in view 4).",
                         style="italic")
             return text
-        preds = s.predictions(row)
-        if preds is None:
+        shown = image_predictions(s, row)
+        if shown is None:
             text.append(f"A {s.split_of(row)} image: the model trained on its keywords, so it has no "
                         "held-out predictions. Filter the split to val or test.", style="italic")
             return text
         from rich.console import Group
 
-        head = Text(f"method {s.method}", style="bold")
-        return Group(text, head, predictions_table(preds, s.threshold))
+        preds, point, per_kw = shown
+        head = Text.assemble((f"method {s.method}", "bold"), f"  predicted at {point}")
+        return Group(text, head, predictions_table(preds, per_kw))
 
     # -------------------------------------------------------------- events
     @on(DataTable.RowHighlighted, "#image-table")
