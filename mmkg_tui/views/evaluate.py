@@ -79,11 +79,11 @@ class EvaluateView(StateView):
         ("R", "run browser: open another run, or compare two side by side"),
     )
     BINDINGS = [
-        Binding("c", "switch_scale", "Scale", id="evaluate.scale",
+        Binding("c", "switch_scale", "scale", id="evaluate.scale",
                 tooltip="Score scale shown: calibrated <-> raw (where the run keeps both)"),
-        Binding("p", "switch_thresholds", "Per-keyword t", id="evaluate.per_keyword",
+        Binding("p", "switch_thresholds", "kw t", id="evaluate.per_keyword",
                 tooltip="Operating point: the global threshold <-> each keyword's threshold chosen on validation"),
-        Binding("l", "switch_plot", "Reliability", id="evaluate.reliability",
+        Binding("l", "switch_plot", "reliability", id="evaluate.reliability",
                 tooltip="Right plot: per-keyword P/R <-> reliability curve (Brier, ECE) of the method"),
     ]
 
@@ -120,7 +120,7 @@ class EvaluateView(StateView):
         point = opp.describe(opp.operating_point(s), s.run, s.method, fmt_t(s.threshold))
         set_text(head, f"test images: {s.n_test:,}   {point}   selected {s.method}   "
                        f"({cfg.epochs} epochs, hidden {cfg.hidden}, seeds {cfg.seeds}; "
-                       "best t chosen on validation, b applies it; c scale, p per-keyword t, l plot)")
+                       "best t chosen on validation, b applies it)")
         note_text = run_notes(s.run)
         notes.update(note_text)
         notes.display = bool(note_text)

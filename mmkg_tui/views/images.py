@@ -1,7 +1,10 @@
 """Images: a searchable list (words, split:test, scene:kitchen, kw:pool, errors; see
 mmkg_tui/present/query.py) and, for the selected image, its picture, scene,
 attributes, true keywords and the predictions of the current method marked TP / FP /
-missed at the threshold. On large datasets the search runs once typing pauses."""
+missed at the operating point (threshold or per-keyword thresholds, on the scale
+shown: mmkg_tui/present/operating.py), and its most similar images in CLIP and
+learned space (widgets/similar.py). On large datasets the search runs once typing
+pauses."""
 
 from __future__ import annotations
 
@@ -67,9 +70,10 @@ class ImagesView(StateView):
         ("enter", "in the search box: go to the results"),
         ("esc", "in the search box: back to the list"),
         ("j / k, g / G", "move in the list, top / bottom"),
+        ("enter", "on a similar image (panel under the keywords): select it"),
     )
     BINDINGS = [
-        Binding("v", "similar_space", "Similar: CLIP / learned", id="images.similar_space",
+        Binding("v", "similar_space", "similar", id="images.similar_space",
                 tooltip="Similar images: switch between the CLIP space and the learned space of the method"),
     ]
     pinned: int | None = None  # a row to keep in the list and select (jump from the Keywords view)

@@ -55,6 +55,9 @@ def neighbours(ctx, lock: threading.Lock, row: int, which: str, method: str | No
         return SimilarList("learned", error="no learned space: train a run (r) or open one (R)")
     with lock:  # spaces are built on first use; one build at a time
         space = space_of(ctx, which, method)
+    if space.position(row) < 0:
+        return SimilarList(space.name, error="a training image: the learned space holds the run's "
+                                             "validation and test images")
     try:
         hits = api.similar_images(space, ctx.dataset, row, K)
     except api.MMKGError as exc:
