@@ -34,7 +34,22 @@ def operating_point(session) -> OperatingPoint:
 
 
 def scale_of(run, op: OperatingPoint) -> str:
+    if op.scale is None or op.scale == run.score_scale:
+        return run.score_scale  # the common case: no score is recomputed
     return op.scale if op.scale in scales_of(run) else run.score_scale
+
+
+_OTHER: dict[int, tuple[object, dict]] = {}  # id(run) -> (run, {(method, scale): scores}) for the other scale
+_KEEP = 4  # runs whose other-scale scores stay cached
+
+
+def _cache(run) -> dict:
+    entry = _OTHER.get(id(run))
+    if entry is None or entry[0] is not run:
+        while len(_OTHER) >= _KEEP:
+            _OTHER.pop(next(iter(_OTHER)))
+        entry = _OTHER[id(run)] = (run, {})
+    return entry[1]
 
 
 def scales_of(run) -> list[str]:
@@ -50,15 +65,21 @@ def scales_of(run) -> list[str]:
 def _has_scale(run, scale: str) -> bool:
     try:
         for m in run.methods:
-            run.scores_on(m, scale)
+            scores(run, m, scale)
     except KeyError:
         return False
     return True
 
 
 def scores(run, method: str, scale: str) -> np.ndarray:
-    """(M, K) scores of ``method`` on ``scale`` (eval rows of the run)."""
-    return run.scores_on(method, scale)
+    """(M, K) scores of ``method`` on ``scale`` (eval rows of the run); the other
+    scale's are computed once per run and method."""
+    if scale == run.score_scale:
+        return run.scores[method]
+    cache = _cache(run)
+    if (method, scale) not in cache:
+        cache[(method, scale)] = run.scores_on(method, scale)
+    return cache[(method, scale)]
 
 
 def best_threshold(run, method: str, scale: str) -> float | None:

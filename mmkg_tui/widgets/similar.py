@@ -23,7 +23,7 @@ from engine import api
 from mmkg_tui.present.query import Debouncer
 from mmkg_tui.widgets.lists import VimTable
 
-SETTLE_S = 0.2  # the selection must rest this long before the neighbours are searched
+SETTLE_S = 0.3  # the selection must rest this long before the neighbours are searched
 K = 10
 SPACES = ("clip", "learned")
 
@@ -69,10 +69,11 @@ def neighbours(ctx, lock: threading.Lock, row: int, which: str, method: str | No
 class SimilarPanel(Vertical):
     DEFAULT_CSS = """
     SimilarPanel { height: auto; padding: 1 0 0 0; }
-    #similar-head { height: auto; }
-    #similar-tables { height: auto; }
-    #similar-tables VimTable { height: auto; max-height: 12; width: 1fr; }
+    #similar-head { height: 5; }
+    #similar-tables { height: 11; }
+    #similar-tables VimTable { height: 11; width: 1fr; }
     """
+    # fixed heights: new neighbours repaint the panel without a layout pass of the view
 
     class Chosen(Message):
         """Enter on an entry: select that image."""
@@ -144,6 +145,9 @@ class SimilarPanel(Vertical):
     def side_by_side(self) -> bool:
         return self.screen.has_class("-wide")
 
+    def on_resize(self) -> None:
+        self.show_mode()  # wide <-> narrow: one table or both
+
     def toggle(self) -> str:
         """Switch the space shown (on a wide screen both show; this moves the focus)."""
         self.mode = SPACES[(SPACES.index(self.mode) + 1) % len(SPACES)]
@@ -153,8 +157,12 @@ class SimilarPanel(Vertical):
     def show_mode(self) -> None:
         both = self.side_by_side
         for name in SPACES:
-            self.query_one(f"#similar-{name}", VimTable).display = both or name == self.mode
-        self.query_one("#similar-head", Static).update(self.head_text(both))
+            table = self.query_one(f"#similar-{name}", VimTable)
+            if table.display != (both or name == self.mode):
+                table.display = both or name == self.mode
+        head, text = self.query_one("#similar-head", Static), self.head_text(both)
+        if text != head.content:
+            head.update(text)
 
     def head_text(self, both: bool) -> Text:
         text = Text("similar images", style="bold")
