@@ -244,6 +244,7 @@ class EvaluateView(StateView):
         self.query_one("#keyword-plot", MarkerPlot).set_markers(marks)
 
     show_reliability = False  # l: the right plot shows the reliability curve
+    curve = None  # present.reliability.Reliability of the selected method
 
     def show_plot(self) -> None:
         self.query_one("#keyword-plot", MarkerPlot).display = not self.show_reliability
@@ -251,7 +252,7 @@ class EvaluateView(StateView):
 
     def draw_reliability(self) -> None:
         """Calibrated probability against the fraction positive per bin, and the diagonal."""
-        rel = self.reliability = reliability(self.session.run, self.session.method)
+        rel = self.curve = reliability(self.session.run, self.session.method)
 
         def draw(plt) -> None:
             plt.title(rel.title())

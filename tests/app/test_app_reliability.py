@@ -27,7 +27,7 @@ async def test_reliability_curve_of_the_selected_method():
         run, m = app.session.run, app.session.method
         test = run.test_mask()
         mean_p, frac, pairs = api.reliability_curve(run.scores[m][test], run.labels[test])
-        rel = view.reliability
+        rel = view.curve
         assert rel.method == m
         np.testing.assert_allclose(rel.mean_p, mean_p)
         np.testing.assert_allclose(rel.frac, frac)
@@ -37,7 +37,7 @@ async def test_reliability_curve_of_the_selected_method():
         assert title in rel.title()
         await pilot.press("k")  # another method: its own curve
         await pilot.pause()
-        assert app.session.method != m and view.reliability.method == app.session.method
+        assert app.session.method != m and view.curve.method == app.session.method
         await pilot.press("l")
         await pilot.pause()
         assert app.screen.query_one("#keyword-plot").display
