@@ -1,17 +1,23 @@
 """Evaluate: the results table (clip and each GraphSAGE method), ROC curves of all
 methods with the current operating point, and per-keyword precision and recall
-against prevalence -- all for test images."""
+against prevalence or (l) the reliability curve of the selected method, with its
+Brier score and ECE -- all for test images. c switches the score scale shown
+(calibrated <-> raw, where the run keeps both); p uses each keyword's threshold
+chosen on validation instead of the global threshold (mmkg_tui/present/operating.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual import on
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 
 from engine import api
+from mmkg_tui.present import operating as opp
+from mmkg_tui.present.reliability import reliability
 from mmkg_tui.present.tables import metric_mean
 from mmkg_tui.widgets.base import StateView, fmt, fmt_t, no_run_hint, set_text
 from mmkg_tui.widgets.lists import VimTable
@@ -31,16 +37,19 @@ def method_color(methods: list[str], method: str) -> str:
 def result_rows(session, run=None) -> list[tuple]:
     """One row per method of ``run`` (default: the current run): AUCs and mAP from the
     run, P/R/F1 at the method's best-F1 threshold (chosen on validation) and at the
-    current threshold, on the run's test rows."""
+    operating point (the current threshold, or each keyword's validation threshold),
+    on the scale shown, on the run's test rows."""
     run = run if run is not None else session.run
+    op = opp.operating_point(session)
+    scale = opp.scale_of(run, op)
     test = np.asarray(run.test_mask(), dtype=bool)
     rows = []
     for m in run.methods:
         metrics = run.metrics.get(m, {})
-        best_t = run.best_threshold.get(m)
-        s, y = run.scores[m][test], run.labels[test]
+        best_t = opp.best_threshold(run, m, scale)
+        s, y = opp.scores(run, m, scale)[test], run.labels[test]
         best = api.threshold_metrics(s, y, best_t) if best_t is not None else {}
-        now = api.threshold_metrics(s, y, session.threshold)
+        now = opp.metrics_at(s, y, opp.thresholds(run, m, scale, session.threshold, op.mode))
         rows.append((m, metric_mean(metrics, "micro_auc"), metric_mean(metrics, "macro_auc"),
                      metric_mean(metrics, "map"), best_t, best.get("precision"), best.get("recall"),
                      best.get("f1"), now["precision"], now["recall"], now["f1"]))
@@ -69,6 +78,14 @@ class EvaluateView(StateView):
         ("b", "threshold at the selected method's best F1 (chosen on validation images)"),
         ("R", "run browser: open another run, or compare two side by side"),
     )
+    BINDINGS = [
+        Binding("c", "switch_scale", "scale", id="evaluate.scale",
+                tooltip="Score scale shown: calibrated <-> raw (where the run keeps both)"),
+        Binding("p", "switch_thresholds", "kw t", id="evaluate.per_keyword",
+                tooltip="Operating point: the global threshold <-> each keyword's threshold chosen on validation"),
+        Binding("l", "switch_plot", "reliability", id="evaluate.reliability",
+                tooltip="Right plot: per-keyword P/R <-> reliability curve (Brier, ECE) of the method"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Static("", id="evaluate-head", classes="view-head")
@@ -81,6 +98,7 @@ class EvaluateView(StateView):
         with Horizontal(id="evaluate-plots"):
             yield MarkerPlot(id="roc-plot")
             yield MarkerPlot(id="keyword-plot")
+            yield MarkerPlot(id="reliability-plot")
 
     def on_mount(self) -> None:
         for t in self.query(VimTable):
@@ -99,7 +117,8 @@ class EvaluateView(StateView):
             return
         table.display = plots.display = True
         cfg = s.run.config
-        set_text(head, f"test images: {s.n_test:,}   t {fmt_t(s.threshold)}   selected {s.method}   "
+        point = opp.describe(opp.operating_point(s), s.run, s.method, fmt_t(s.threshold))
+        set_text(head, f"test images: {s.n_test:,}   {point}   selected {s.method}   "
                        f"({cfg.epochs} epochs, hidden {cfg.hidden}, seeds {cfg.seeds}; "
                        "best t chosen on validation, b applies it)")
         note_text = run_notes(s.run)
@@ -111,6 +130,8 @@ class EvaluateView(StateView):
             # the curves depend on the run and the method set only
             self.draw_roc()
             self.draw_keyword_axes()
+            self.draw_reliability()
+        self.show_plot()
         self.move_operating_point()
         self.draw_keywords()
 
@@ -182,8 +203,17 @@ class EvaluateView(StateView):
 
         self.query_one("#roc-plot", MarkerPlot).set_static(draw, xlim=(0, 1), ylim=(0, 1))
 
+    def test_operating(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The selected method's test scores on the scale shown, labels and thresholds."""
+        s = self.session
+        op = opp.operating_point(s)
+        scale = opp.scale_of(s.run, op)
+        test = np.asarray(s.test_mask, dtype=bool)
+        thr = opp.thresholds(s.run, s.method, scale, s.threshold, op.mode)
+        return opp.scores(s.run, s.method, scale)[test], s.run.labels[test], thr
+
     def move_operating_point(self) -> None:
-        now = self.session.threshold_metrics()
+        now = opp.metrics_at(*self.test_operating())
         self.query_one("#roc-plot", MarkerPlot).set_marker(float(now["fpr"]), float(now["tpr"]))
 
     def draw_keyword_axes(self) -> None:
@@ -204,7 +234,7 @@ class EvaluateView(StateView):
     def draw_keywords(self) -> None:
         """Per-keyword precision (+) and recall (x) at the threshold, drawn over the frame."""
         s = self.session
-        pk = s.per_keyword()
+        pk = opp.per_keyword_at(*self.test_operating())
         x = np.asarray(s.dataset.prevalence(), float)
         marks = []
         for name, marker, color in (("precision", "+", "cyan"), ("recall", "x", "yellow")):
@@ -212,3 +242,49 @@ class EvaluateView(StateView):
             ok = np.isfinite(y)
             marks += [(xi, yi, marker, color) for xi, yi in zip(x[ok].tolist(), y[ok].tolist())]
         self.query_one("#keyword-plot", MarkerPlot).set_markers(marks)
+
+    show_reliability = False  # l: the right plot shows the reliability curve
+    curve = None  # present.reliability.Reliability of the selected method
+
+    def show_plot(self) -> None:
+        self.query_one("#keyword-plot", MarkerPlot).display = not self.show_reliability
+        self.query_one("#reliability-plot", MarkerPlot).display = self.show_reliability
+
+    def draw_reliability(self) -> None:
+        """Calibrated probability against the fraction positive per bin, and the diagonal."""
+        rel = self.curve = reliability(self.session.run, self.session.method)
+
+        def draw(plt) -> None:
+            plt.title(rel.title())
+            plt.xlabel("calibrated probability")
+            plt.xlim(0, 1)
+            plt.ylim(0, 1)
+            plt.plot([0, 1], [0, 1], marker="dot", color="gray")
+            if rel.mean_p.size:
+                plt.plot(rel.mean_p.tolist(), rel.frac.tolist(), marker="braille",
+                         color=method_color(self.session.methods, rel.method))
+
+        self.query_one("#reliability-plot", MarkerPlot).set_static(draw, xlim=(0, 1), ylim=(0, 1))
+
+    def action_switch_plot(self) -> None:
+        self.show_reliability = not self.show_reliability
+        self.show_plot()
+
+    def action_switch_scale(self) -> None:
+        s = self.session
+        if not s.has_run:
+            return
+        op = opp.operating_point(s)
+        scales = opp.scales_of(s.run)
+        if len(scales) < 2:
+            self.app.notify(f"this run keeps only {s.run.score_scale} scores", severity="warning")
+            return
+        op.scale = scales[(scales.index(opp.scale_of(s.run, op)) + 1) % len(scales)]
+        self.app.state_changed.publish("threshold")  # type: ignore[attr-defined]
+
+    def action_switch_thresholds(self) -> None:
+        if not self.session.has_run:
+            return
+        op = opp.operating_point(self.session)
+        op.mode = opp.GLOBAL if op.mode == opp.PER_KEYWORD else opp.PER_KEYWORD
+        self.app.state_changed.publish("threshold")  # type: ignore[attr-defined]

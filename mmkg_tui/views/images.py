@@ -1,7 +1,10 @@
 """Images: a searchable list (words, split:test, scene:kitchen, kw:pool, errors; see
 mmkg_tui/present/query.py) and, for the selected image, its picture, scene,
 attributes, true keywords and the predictions of the current method marked TP / FP /
-missed at the threshold. On large datasets the search runs once typing pauses."""
+missed at the operating point (threshold or per-keyword thresholds, on the scale
+shown: mmkg_tui/present/operating.py), and its most similar images in CLIP and
+learned space (widgets/similar.py). On large datasets the search runs once typing
+pauses."""
 
 from __future__ import annotations
 
@@ -10,14 +13,17 @@ from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Input, Static
 
+from mmkg_tui.present import operating as opp
 from mmkg_tui.present.query import Debouncer, parse_query
 
 from mmkg_tui.widgets.base import StateView, fmt_t
 from mmkg_tui.widgets.lists import VimTable
 from mmkg_tui.widgets.picture import Picture
+from mmkg_tui.widgets.similar import SimilarPanel
 
 MARK_STYLE = {"TP": ("✓ TP", "bold green"), "FP": ("✗ FP", "bold red"),
               "FN": ("○ missed", "yellow"), "TN": ("", "dim")}
@@ -26,16 +32,36 @@ DEBOUNCE_S = 0.15  # on datasets over DEBOUNCE_MIN_IMAGES the search waits for a
 DEBOUNCE_MIN_IMAGES = 2000
 
 
-def predictions_table(preds, threshold: float) -> Table:
-    t = Table(title=f"predicted at threshold {fmt_t(threshold)}", title_justify="left",
-              show_edge=False, pad_edge=False)
+def predictions_table(preds, per_keyword: bool = False) -> Table:
+    """The image's keywords (present.operating.Marked), with each keyword's threshold
+    when the operating point uses one per keyword."""
+    t = Table(show_edge=False, pad_edge=False)
     t.add_column("keyword", no_wrap=True)
     t.add_column("score", justify="right")
+    if per_keyword:
+        t.add_column("t", justify="right")
     t.add_column("mark", no_wrap=True)
     for p in preds:
         label, style = MARK_STYLE[p.mark]
-        t.add_row(Text(p.keyword, style=style if p.mark != "TN" else "dim"), f"{p.score:.3f}", Text(label, style=style))
+        cells = [Text(p.keyword, style=style if p.mark != "TN" else "dim"), f"{p.score:.3f}"]
+        cells += [f"{p.threshold:.3f}"] if per_keyword else []
+        t.add_row(*cells, Text(label, style=style))
     return t
+
+
+def image_predictions(session, row: int) -> tuple[list, str, bool] | None:
+    """The image's marked keywords at the shared operating point (scale and thresholds),
+    its description, and whether the thresholds are per keyword; None without held-out
+    scores (a training image, or no run)."""
+    if session.run is None or session.eval_pos is None or session.eval_pos[row] < 0:
+        return None
+    run, i = session.run, int(session.eval_pos[row])
+    op = opp.operating_point(session)
+    scale = opp.scale_of(run, op)
+    thr = opp.thresholds(run, session.method, scale, session.threshold, op.mode)
+    preds = opp.marked(opp.scores(run, session.method, scale)[i], run.labels[i], run.keywords, thr)
+    per_kw = op.mode == opp.PER_KEYWORD and opp.per_keyword_available(run, session.method, scale)
+    return preds, opp.describe(op, run, session.method, fmt_t(session.threshold)), per_kw
 
 
 class ImagesView(StateView):
@@ -44,7 +70,12 @@ class ImagesView(StateView):
         ("enter", "in the search box: go to the results"),
         ("esc", "in the search box: back to the list"),
         ("j / k, g / G", "move in the list, top / bottom"),
+        ("enter", "on a similar image (panel under the keywords): select it"),
     )
+    BINDINGS = [
+        Binding("v", "similar_space", "similar", id="images.similar_space",
+                tooltip="Similar images: switch between the CLIP space and the learned space of the method"),
+    ]
     pinned: int | None = None  # a row to keep in the list and select (jump from the Keywords view)
 
     def show_image(self, row: int) -> None:
@@ -73,6 +104,7 @@ class ImagesView(StateView):
                 yield Picture(id="picture")
                 yield Static("", id="image-facts")
             yield Static("", id="image-keywords")
+            yield SimilarPanel(id="similar-panel")
 
     def on_mount(self) -> None:
         delay = DEBOUNCE_S if self.session.dataset.n_images > DEBOUNCE_MIN_IMAGES else 0.0
@@ -85,12 +117,16 @@ class ImagesView(StateView):
 
     # ------------------------------------------------------------- updates
     def update_view(self, reason: str) -> None:
+        if reason in ("data", "run"):
+            self.query_one(SimilarPanel).set_context(self.session)
         if reason in ("data", "run") or self.errors_filtered():
             self.refill()
         else:  # threshold or method: only the predictions of the selected image change
             row = self.selected_row()
             if row is not None:
                 self.query_one("#image-keywords", Static).update(self.keywords_renderable(row))
+            if reason == "method":  # the learned space follows the method
+                self.query_one(SimilarPanel).request(row, self.session.method)
 
     def errors_filtered(self) -> bool:
         """True when the list depends on the threshold and method (errors filter)."""
@@ -132,6 +168,7 @@ class ImagesView(StateView):
         row = self.selected_row()
         facts = self.query_one("#image-facts", Static)
         kw = self.query_one("#image-keywords", Static)
+        self.query_one(SimilarPanel).request(row, self.session.method)
         if row is None:
             facts.update("no image matches the search")
             kw.update("")
@@ -160,15 +197,16 @@ class ImagesView(StateView):
             text.append("No run yet: predictions need a trained run. Press r to train (settings in view 4).",
                         style="italic")
             return text
-        preds = s.predictions(row)
-        if preds is None:
+        shown = image_predictions(s, row)
+        if shown is None:
             text.append(f"A {s.split_of(row)} image: the model trained on its keywords, so it has no "
                         "held-out predictions. Filter the split to val or test.", style="italic")
             return text
         from rich.console import Group
 
-        head = Text(f"method {s.method}", style="bold")
-        return Group(text, head, predictions_table(preds, s.threshold))
+        preds, point, per_kw = shown
+        head = Text.assemble((f"method {s.method}", "bold"), f"  predicted at {point}")
+        return Group(text, head, predictions_table(preds, per_kw))
 
     # -------------------------------------------------------------- events
     @on(DataTable.RowHighlighted, "#image-table")
@@ -183,6 +221,13 @@ class ImagesView(StateView):
     def _submitted(self, _event) -> None:
         self.search.flush()
         self.query_one("#image-table", VimTable).focus()
+
+    @on(SimilarPanel.Chosen)
+    def _similar_chosen(self, event: SimilarPanel.Chosen) -> None:
+        self.show_image(event.row)
+
+    def action_similar_space(self) -> None:
+        self.query_one(SimilarPanel).toggle()
 
     @on(Checkbox.Changed, "#filter-errors")
     def _filters(self, _event) -> None:
