@@ -45,7 +45,7 @@ from engine.data.loaders import load_dataset as _load_dataset
 from engine.evaluation.calibration import reliability_curve
 from engine.distributed.launch import read_ip_config, run_distributed
 from engine.distributed.partition import PartitionMeta, partition_dataset
-from engine.evaluation.metrics import per_keyword_metrics, threshold_metrics
+from engine.evaluation.metrics import per_keyword_metrics, roc_points, threshold_metrics
 from engine.evaluation.operating import MODES as THRESHOLD_MODES
 from engine.evaluation.operating import operating_thresholds
 from engine.experiment.config import SCORE_SCALES, ExperimentConfig
@@ -113,7 +113,7 @@ __all__ = [
     # bad input (issue 8): device check, labels needing text vectors, image header check
     "check_device", "ImageCheck", "check_image_files", "TextLabels", "text_labels", "names_preview",
     # score scales and method kinds (issue 10)
-    "SCORE_SCALES", "method_kind", "reliability_curve", "EDGE_WEIGHTS", "CONVS",
+    "SCORE_SCALES", "method_kind", "reliability_curve", "roc_points", "EDGE_WEIGHTS", "CONVS",
     "operating_thresholds", "THRESHOLD_MODES",
     # retrieval: search, similar images, hero images, recommendations, label-error queue
     "Retrieval", "SPACES", "Space", "SearchHit", "SearchResult", "search_text", "similar_images", "restrict_rows",

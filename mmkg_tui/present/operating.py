@@ -82,6 +82,19 @@ def scores(run, method: str, scale: str) -> np.ndarray:
     return cache[(method, scale)]
 
 
+def roc(run, method: str, scale: str) -> tuple[np.ndarray, np.ndarray]:
+    """Micro ROC (fpr, tpr) of ``method``'s test scores on ``scale``, so the operating
+    point at a threshold of that scale lies on it (the run stores the raw one; per-keyword
+    calibration reorders pairs across keywords, so the calibrated curve differs)."""
+    if scale == "raw" and method in run.roc:
+        return run.roc[method]
+    cache = _cache(run)
+    if (method, scale, "roc") not in cache:
+        test = run.test_mask()
+        cache[(method, scale, "roc")] = api.roc_points(scores(run, method, scale)[test], run.labels[test])
+    return cache[(method, scale, "roc")]
+
+
 def best_threshold(run, method: str, scale: str) -> float | None:
     """The method's best-F1 threshold on ``scale``, chosen on validation images."""
     value = run.best_thresholds.get(scale, {}).get(method)
@@ -99,10 +112,7 @@ def thresholds(run, method: str, scale: str, threshold: float, mode: str) -> np.
     validation; only on the run's own scale: elsewhere the global one)."""
     k = len(run.keywords)
     if mode == PER_KEYWORD and per_keyword_available(run, method, scale):
-        ops = getattr(api, "operating_thresholds", None)
-        if ops is not None:
-            return np.asarray(ops(run, method, PER_KEYWORD), dtype=np.float64)
-        return np.asarray(run.per_keyword[method]["threshold"], dtype=np.float64)
+        return np.asarray(api.operating_thresholds(run, method, PER_KEYWORD, scale=scale), dtype=np.float64)
     return np.full(k, float(threshold))
 
 

@@ -186,10 +186,12 @@ class EvaluateView(StateView):
     def draw_roc(self) -> None:
         """The static curves (once per run / method set); the marker moves separately."""
         s = self.session
-        curves = [(m, s.run.roc[m], "braille", method_color(s.methods, m)) for m in s.methods]
-        title = f"ROC (micro, test) - dot: {s.method} at the threshold"
+        scale = opp.scale_of(s.run, opp.operating_point(s))
+        curves = [(m, opp.roc(s.run, m, scale), "braille", method_color(s.methods, m)) for m in s.methods]
+        title = f"ROC ({scale}, micro, test) - dot: {s.method} at t"
         if s.compare is not None:  # the compared run's curves: same colours, dotted, "B:" labels
-            curves += [(f"B:{m}", s.compare.roc[m], "dot", method_color(s.methods, m) if m in s.methods
+            other = scale if scale in opp.scales_of(s.compare) else s.compare.score_scale
+            curves += [(f"B:{m}", opp.roc(s.compare, m, other), "dot", method_color(s.methods, m) if m in s.methods
                         else method_color(s.compare.methods, m)) for m in s.compare.methods]
 
         def draw(plt) -> None:
@@ -280,6 +282,7 @@ class EvaluateView(StateView):
             self.app.notify(f"this run keeps only {s.run.score_scale} scores", severity="warning")
             return
         op.scale = scales[(scales.index(opp.scale_of(s.run, op)) + 1) % len(scales)]
+        self.draw_roc()  # the curves of the new scale (the marker moves with the threshold refresh)
         self.app.state_changed.publish("threshold")  # type: ignore[attr-defined]
 
     def action_switch_thresholds(self) -> None:

@@ -99,3 +99,41 @@ def test_help_and_palette_list_the_evaluate_keys():
     rows = dict(view_help("mmkg_tui.views.evaluate:EvaluateView"))
     assert rows["c"].startswith("Score scale shown") and rows["p"].startswith("Operating point")
     assert rows["l"].startswith("Right plot")
+
+
+def _tpr_on_curve(curve, fpr: float) -> float:
+    xs, ys = (np.asarray(a, float) for a in curve)
+    return float(np.interp(fpr, xs, ys))
+
+
+async def test_roc_curve_is_on_the_scale_shown_so_the_operating_point_lies_on_it():
+    from mmkg_tui.present import operating as opp
+
+    app = make_app(run=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await _evaluate(pilot)
+        run, m = app.session.run, app.session.method
+        test = run.test_mask()
+        for scale, scores in (("calibrated", run.scores[m]), ("raw", run.raw_scores[m])):
+            curve = opp.roc(run, m, scale)
+            expect = api.roc_points(scores[test], run.labels[test])
+            assert all(np.array_equal(a, b) for a, b in zip(curve, expect))
+            t = float(np.quantile(scores[test], 0.9))
+            at = api.threshold_metrics(scores[test], run.labels[test], t)
+            assert abs(_tpr_on_curve(curve, at["fpr"]) - at["tpr"]) < 0.02
+        assert np.array_equal(opp.roc(run, m, "raw")[0], run.roc[m][0])  # the stored raw curve
+        title = []
+        plot = app.screen.query_one("#roc-plot")
+        real = plot.set_static
+
+        def spy(draw, **kw):
+            class Plt:
+                def __getattr__(self, name):
+                    return lambda *a, **k: title.extend(a) if name == "title" else None
+            draw(Plt())
+            return real(draw, **kw)
+
+        plot.set_static = spy
+        await pilot.press("c")
+        await pilot.pause()
+        assert any(str(x).startswith("ROC (raw,") for x in title), title
