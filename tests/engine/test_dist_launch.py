@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from engine.core.errors import ConfigError
-from engine.distributed.launch import DistributedJobError, launch_local, role_env
+from engine.distributed.launch import DistributedJobError, launch_job, role_env
 
 
 def test_role_environment_follows_dgl_conventions(tmp_path):
@@ -29,7 +29,7 @@ def _ip(tmp_path, text="127.0.0.1 30050\n"):
 def test_timeout_ends_every_process_by_id(tmp_path):
     started: list = []
     with pytest.raises(DistributedJobError) as err:
-        launch_local([sys.executable, "-c", "import time; time.sleep(120)"], tmp_path / "mmkg.json",
+        launch_job([sys.executable, "-c", "import time; time.sleep(120)"], tmp_path / "mmkg.json",
                      _ip(tmp_path), 2, timeout=3, started=started)
     assert err.value.exit_code is None and "timeout of 3 s" in err.value.message
     assert err.value.process == "server, trainer 0, trainer 1"
@@ -41,7 +41,7 @@ def test_failed_trainer_ends_the_job(tmp_path):
            "if os.environ['RANK'] == '1': time.sleep(120)\nprint('bad input in rank 0', file=sys.stderr)\nsys.exit(3)")
     started: list = []
     with pytest.raises(DistributedJobError) as err:
-        launch_local([sys.executable, "-c", src], tmp_path / "x.json", _ip(tmp_path), 2, timeout=100, started=started)
+        launch_job([sys.executable, "-c", src], tmp_path / "x.json", _ip(tmp_path), 2, timeout=100, started=started)
     assert (err.value.process, err.value.exit_code, err.value.last_lines) == ("trainer 0", 3, ["bad input in rank 0"])
     assert "trainer 0 exited with code 3" in str(err.value) and "| bad input in rank 0" in str(err.value)
     assert len(started) == 3 and all(p.returncode is not None for p in started)
@@ -52,14 +52,14 @@ def test_failed_server_ends_the_job(tmp_path):
     src = "import os, sys, time\nif os.environ['DGL_ROLE'] == 'server': sys.exit(4)\ntime.sleep(120)"
     started: list = []
     with pytest.raises(DistributedJobError) as err:
-        launch_local([sys.executable, "-c", src], tmp_path / "x.json", _ip(tmp_path), 2, timeout=100, started=started)
+        launch_job([sys.executable, "-c", src], tmp_path / "x.json", _ip(tmp_path), 2, timeout=100, started=started)
     assert (err.value.process, err.value.exit_code) == ("server", 4)
     assert all(p.returncode is not None for p in started) and started[1].returncode != 0
 
 
 def test_one_machine_only(tmp_path):
     with pytest.raises(ConfigError) as err:
-        launch_local([sys.executable, "-c", "pass"], tmp_path / "x.json",
+        launch_job([sys.executable, "-c", "pass"], tmp_path / "x.json",
                      _ip(tmp_path, "127.0.0.1 30050\n127.0.0.2 30050\n"), 2)
     assert "tools/launch.py" in err.value.hint
 
