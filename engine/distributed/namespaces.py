@@ -57,7 +57,7 @@ class SimulatedMachine:
 
 def _ip(*args: str) -> None:
     try:
-        done = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=IP_TIMEOUT_S)
+        done = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=IP_TIMEOUT_S, check=False)
     except FileNotFoundError:
         raise NamespacesUnavailable("the 'ip' command (iproute2) is not installed",
                                     hint="install iproute2, or run the one-machine job") from None
@@ -82,8 +82,8 @@ def _make(machines: list[SimulatedMachine]) -> None:
 def _remove(machines: list[SimulatedMachine]) -> None:
     """Best effort, every step tried: a failure half-way leaves nothing behind."""
     for m in machines:
-        subprocess.run(["ip", "netns", "del", m.namespace], capture_output=True, timeout=IP_TIMEOUT_S)
-    subprocess.run(["ip", "link", "del", machines[0].interface], capture_output=True, timeout=IP_TIMEOUT_S)
+        subprocess.run(["ip", "netns", "del", m.namespace], capture_output=True, timeout=IP_TIMEOUT_S, check=False)
+    subprocess.run(["ip", "link", "del", machines[0].interface], capture_output=True, timeout=IP_TIMEOUT_S, check=False)
     for m in machines:
         shutil.rmtree(m.shm, ignore_errors=True)
 
