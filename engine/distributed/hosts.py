@@ -53,3 +53,37 @@ class SshHost(Host):
         assigns = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(job_vars.items()))
         remote = f"cd {shlex.quote(self.workdir)} && env {assigns} {shlex.join(command)}"
         return ["ssh", *self.options, self.address, remote], dict(os.environ)
+
+
+HOSTS_FORMAT = "'local', 'ssh ADDRESS [WORKDIR]' or 'prefix COMMAND...' (e.g. 'prefix ip netns exec NS')"
+
+
+def read_hosts(path) -> list[Host]:
+    """A hosts file for the launcher: one line per line of the ip config, same order,
+    each ``local``, ``ssh ADDRESS [WORKDIR]`` or ``prefix COMMAND...`` (shell words);
+    ``#`` comments and blank lines skipped. ConfigError naming the file and line."""
+    from pathlib import Path
+
+    from engine.core.errors import ConfigError
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"hosts file {p} not found", field="--hosts", hint=f"one line per machine: {HOSTS_FORMAT}")
+    hosts = []
+    for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        words = shlex.split(line, comments=True)
+        if not words:
+            continue
+        kind, rest = words[0], words[1:]
+        if kind == "local" and not rest:
+            hosts.append(Host())
+        elif kind == "ssh" and 1 <= len(rest) <= 2:
+            hosts.append(SshHost(name=rest[0], address=rest[0], workdir=rest[1] if len(rest) == 2 else os.getcwd()))
+        elif kind == "prefix" and rest:
+            hosts.append(Host(prefix=tuple(rest), name=" ".join(rest)))
+        else:
+            raise ConfigError(f"line {i}: {line.strip()!r} is not a host", path=p, line=i, field="--hosts",
+                              hint=f"write {HOSTS_FORMAT}")
+    if not hosts:
+        raise ConfigError(f"{p} lists no host", path=p, field="--hosts", hint=f"one line per machine: {HOSTS_FORMAT}")
+    return hosts

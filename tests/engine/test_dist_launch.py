@@ -165,3 +165,27 @@ def test_hosts_must_match_the_ip_config(tmp_path):
         launch_job([sys.executable, "-c", "pass"], tmp_path / "x.json", _ip(tmp_path, "10.0.0.1 1\n10.0.0.2 1\n"),
                    1, hosts=[Host()])
     assert "1 hosts for the 2 machines" in err.value.message and err.value.field == "--ip-config"
+
+
+def test_hosts_file_gives_one_host_per_line(tmp_path):
+    from engine.distributed.hosts import read_hosts
+
+    f = tmp_path / "hosts.txt"
+    f.write_text("# machines in ip_config order\nlocal\n\nssh u@node1 /shared/mmkg\nprefix ip netns exec 'ns b'\n")
+    local, ssh, prefix = read_hosts(f)
+    assert local == Host()
+    assert (ssh.address, ssh.workdir) == ("u@node1", "/shared/mmkg") and isinstance(ssh, SshHost)
+    assert prefix.argv(["python"], {})[0] == ["ip", "netns", "exec", "ns b", "python"]
+
+
+def test_hosts_file_errors_name_the_line(tmp_path):
+    from engine.distributed.hosts import read_hosts
+
+    f = tmp_path / "hosts.txt"
+    f.write_text("local\nssh\n")
+    with pytest.raises(ConfigError) as err:
+        read_hosts(f)
+    assert (err.value.line, err.value.field) == (2, "--hosts") and "'ssh'" in err.value.message
+    with pytest.raises(ConfigError) as err:
+        read_hosts(tmp_path / "none.txt")
+    assert "not found" in err.value.message
