@@ -6,7 +6,10 @@ sampling.py   link-prediction sampling on a DistGraph that excludes each minibat
               target edges and their reverses itself (DGL 2.1.0 ignores exclude=)
 trainer.py    one process of a DistDGL job (server or trainer, by DGL_ROLE)
 evaluate.py   rank 0: the single-machine evaluation of the trained model -> run folder
-launch.py     one-machine launcher around DGL's conventions (DGL_ROLE, DGL_IP_CONFIG...)
+launch.py     launcher around DGL's conventions (DGL_ROLE, DGL_IP_CONFIG...): 1 server +
+              K trainers on every machine of the ip config
+hosts.py      how a process is started on machine X (here, a command prefix, ssh)
+namespaces.py two machines simulated by network namespaces (root), for tests/benchmarks
 
 Nothing here is imported by engine.api at import time (DGL is heavy).
 """

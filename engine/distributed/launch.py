@@ -1,12 +1,16 @@
-"""A one-machine launcher around DGL's conventions (what dgl/tools/launch.py does per
-machine over ssh): one server process serving this machine's partition and K trainer
-processes, all running the same command with DGL_ROLE, DGL_IP_CONFIG, DGL_CONF_PATH,
-DGL_NUM_SERVER, DGL_NUM_CLIENT, ... and torch.distributed's MASTER_ADDR, MASTER_PORT,
-RANK, WORLD_SIZE set. Every process is bounded by a timeout and ended by its id.
+"""A launcher around DGL's conventions (what dgl/tools/launch.py does over ssh): on each
+machine of the ip config, one server process serving that machine's partition and K
+trainer processes, all running the same command with DGL_ROLE, DGL_IP_CONFIG,
+DGL_CONF_PATH, DGL_NUM_SERVER, DGL_NUM_CLIENT, DGL_SERVER_ID, ... and
+torch.distributed's MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE set. Every process is
+bounded by a timeout and ended by its id.
 
+How a process is started on machine X is a ``Host`` (engine.distributed.hosts): this
+machine (the default for a one-line ip config), a command prefix such as
+``ip netns exec NS`` (two simulated machines, engine.distributed.namespaces), or ssh.
 DGL 2.1.0 serves exactly one partition per machine (two on one host collide in shared
-memory), so this launcher runs a one-partition job; on a cluster use DGL's
-tools/launch.py with ``mmkg-tui run --distributed ...`` as the command (docs/SCALING.md).
+memory: its names hold the graph's name, not the partition's), so a machine is one
+line of the ip config and one partition.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.core.errors import ConfigError, MMKGError
+from engine.distributed.hosts import Host
 
 DIST_MAX_TRY_TIMES = "30"
 TAIL_LINES = 15  # last stderr lines of a failed process shown in its error
 POLL_S = 0.2
 SERVER_GRACE_S = 60.0
+LOCAL = Host()
 
 
 @dataclass
@@ -65,16 +71,20 @@ def free_port() -> int:
 
 
 def role_env(role: str, part_config, ip_config, trainers: int, *, rank: int = 0, master: str = "127.0.0.1",
-             master_port: int = 0) -> dict[str, str]:
+             master_port: int = 0, machine: int = 0, machines: int = 1) -> dict[str, str]:
+    """DGL's and torch.distributed's variables for one process on machine ``machine`` of
+    ``machines`` (1 server and ``trainers`` trainers each): the server's id is its
+    machine's index (it serves that partition), ``rank`` is the trainer's rank on its
+    machine, RANK the global one, DGL_NUM_CLIENT every trainer of the job."""
     env = dict(os.environ, DGL_ROLE=role, DGL_DIST_MODE="distributed", DGL_IP_CONFIG=str(ip_config),
-               DGL_CONF_PATH=str(part_config), DGL_NUM_SERVER="1", DGL_NUM_CLIENT=str(trainers),
+               DGL_CONF_PATH=str(part_config), DGL_NUM_SERVER="1", DGL_NUM_CLIENT=str(trainers * machines),
                DGL_NUM_SAMPLER="0", DGL_GRAPH_FORMAT="csc", OMP_NUM_THREADS="1", OMP_WAIT_POLICY="PASSIVE",
                DGL_DIST_MAX_TRY_TIMES=DIST_MAX_TRY_TIMES, DGLBACKEND="pytorch")
     if role == "server":
-        env["DGL_SERVER_ID"] = "0"
+        env["DGL_SERVER_ID"] = str(machine)
     else:
-        env.update(MASTER_ADDR=master, MASTER_PORT=str(master_port), RANK=str(rank), WORLD_SIZE=str(trainers),
-                   LOCAL_RANK=str(rank))
+        env.update(MASTER_ADDR=master, MASTER_PORT=str(master_port), RANK=str(machine * trainers + rank),
+                   WORLD_SIZE=str(trainers * machines), LOCAL_RANK=str(rank))
     return env
 
 
@@ -99,8 +109,9 @@ class JobProcess:
     relay: threading.Thread | None = None
 
     @classmethod
-    def start(cls, name: str, command: list[str], env: dict[str, str]) -> JobProcess:
-        proc = cls(name, subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, errors="replace"))
+    def start(cls, name: str, command: list[str], env: dict[str, str], host: Host = LOCAL) -> JobProcess:
+        argv, env = host.argv(command, env)
+        proc = cls(name, subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True, errors="replace"))
         proc.relay = threading.Thread(target=proc._relay, name=f"stderr of {name}", daemon=True)
         proc.relay.start()
         return proc
@@ -124,39 +135,56 @@ class JobProcess:
                                    hint="read the error above; the other processes of the job were ended")
 
 
-def launch_local(command: list[str], part_config, ip_config, trainers: int, *, timeout: float = 1800,
-                 started: list | None = None) -> int:
-    """Run ``command`` as 1 server + ``trainers`` trainers on this machine; 0 when every
-    trainer succeeded. DistributedJobError, as soon as ANY process exits with a non-zero
-    code (naming it, with its exit code and last stderr lines), or past ``timeout``
-    seconds; every process still running is then killed by its id. ``started`` (a list)
-    receives the Popen objects, server first."""
+def launch_job(command: list[str], part_config, ip_config, trainers: int, *, hosts: list[Host] | None = None,
+               timeout: float = 1800, started: list | None = None) -> int:
+    """Run ``command`` as 1 server + ``trainers`` trainers on each machine of
+    ``ip_config``, started there by ``hosts`` (one Host per line, same order; default:
+    this machine, for a one-line ip config). 0 when every trainer succeeded.
+    DistributedJobError, as soon as ANY process exits with a non-zero code (naming it,
+    with its exit code and last stderr lines), or past ``timeout`` seconds; every
+    process still running is then killed by its id. ``started`` (a list) receives the
+    Popen objects, servers first."""
     machines = read_ip_config(ip_config)
-    if len(machines) != 1:
-        raise ConfigError(f"{len(machines)} machines in {ip_config}: this launcher runs one machine",
-                          field="--ip-config", hint="for a cluster launch with DGL's tools/launch.py (docs/SCALING.md)")
+    hosts = _check_hosts(machines, hosts, ip_config)
     if trainers < 1:
         raise ConfigError("--trainers-per-machine must be at least 1", field="--trainers-per-machine", hint="e.g. 2")
-    port = free_port()
-    procs = [JobProcess.start("server", command, role_env("server", part_config, ip_config, trainers))]
+    port, m = free_port(), len(machines)
+    servers = [JobProcess.start("server" if m == 1 else f"server {i}", command,
+                                role_env("server", part_config, ip_config, trainers, machine=i, machines=m), host)
+               for i, host in enumerate(hosts)]
+    procs = list(servers)
     try:
-        time.sleep(0.5)  # let the server bind before trainers connect (they retry anyway)
-        procs += [JobProcess.start(f"trainer {r}", command, role_env("client", part_config, ip_config, trainers, rank=r,
-                                                                     master=machines[0].ip, master_port=port))
-                  for r in range(trainers)]
+        time.sleep(0.5)  # let the servers bind before trainers connect (they retry anyway)
+        procs += [JobProcess.start(f"trainer {i * trainers + r}", command,
+                                   role_env("client", part_config, ip_config, trainers, rank=r, master=machines[0].ip,
+                                            master_port=port, machine=i, machines=m), host)
+                  for i, host in enumerate(hosts) for r in range(trainers)]
         if started is not None:
             started.extend(p.popen for p in procs)
-        _watch(procs, time.monotonic() + timeout, timeout)
+        _watch(procs, len(servers), time.monotonic() + timeout, timeout)
     finally:
         for p in procs:
             p.stop()
     return 0
 
 
-def _watch(procs: list[JobProcess], deadline: float, timeout: float) -> None:
-    """Return when every trainer exited 0 and then the server ended (at most
+def _check_hosts(machines: list[Machine], hosts: list[Host] | None, ip_config) -> list[Host]:
+    if hosts is None and len(machines) == 1:
+        return [LOCAL]
+    if hosts is None:
+        raise ConfigError(f"{len(machines)} machines in {ip_config} and no way given to start processes on them",
+                          field="--ip-config", hint="pass hosts= (engine.distributed.hosts: ssh, a network "
+                          "namespace), or launch with DGL's tools/launch.py (docs/SCALING.md)")
+    if len(hosts) != len(machines):
+        raise ConfigError(f"{len(hosts)} hosts for the {len(machines)} machines of {ip_config}", field="--ip-config",
+                          hint="give one host per line of the ip config, in the same order")
+    return list(hosts)
+
+
+def _watch(procs: list[JobProcess], n_servers: int, deadline: float, timeout: float) -> None:
+    """Return when every trainer exited 0 and then the servers ended (at most
     SERVER_GRACE_S later); DistributedJobError at the first non-zero exit or the deadline."""
-    server, trainers = procs[0], procs[1:]
+    servers, trainers = procs[:n_servers], procs[n_servers:]
     while True:
         for p in procs:
             if p.popen.poll() not in (None, 0):
@@ -170,10 +198,12 @@ def _watch(procs: list[JobProcess], deadline: float, timeout: float) -> None:
                                       process=alive, exit_code=None, last_lines=[],
                                       hint="a process may wait for a peer that died; see the messages above")
         time.sleep(POLL_S)
-    try:
-        server.popen.wait(timeout=SERVER_GRACE_S)
-    except subprocess.TimeoutExpired:
-        return  # the trainers are done and the run folder written: the server is killed by id
+    grace = time.monotonic() + SERVER_GRACE_S
+    for server in servers:
+        try:
+            server.popen.wait(timeout=max(0.1, grace - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return  # the trainers are done and the run folder written: the servers are killed by id
 
 
 # (field, the value the distributed trainer implements, the option that sets it)
@@ -195,10 +225,11 @@ def check_distributed_config(config) -> None:
 
 
 def run_distributed(part_config, ip_config, config, *, trainers: int = 1, run_dir=None, json_path=None,
-                    timeout: float = 1800) -> int:
+                    timeout: float = 1800, hosts: list[Host] | None = None) -> int:
     """``mmkg-tui run --distributed``: with DGL_ROLE set (DGL's tools/launch.py or this
-    launcher started us) be that process; otherwise launch the one-machine job, whose
-    processes run ``python -m engine.distributed.trainer JOB.json``."""
+    launcher started us) be that process; otherwise launch the job (``hosts``: how to
+    start a process on each machine, see launch_job), whose processes run
+    ``python -m engine.distributed.trainer JOB.json``."""
     import json
     import tempfile
 
@@ -223,8 +254,9 @@ def run_distributed(part_config, ip_config, config, *, trainers: int = 1, run_di
         from engine.distributed.trainer import run_process
 
         return run_process(job)
-    with tempfile.TemporaryDirectory(prefix="mmkg-dist-") as tmp:
+    # in the partition folder: every machine of the job sees it (a shared filesystem)
+    with tempfile.TemporaryDirectory(prefix="job-", dir=Path(part_config).resolve().parent) as tmp:
         job_file = Path(tmp) / "job.json"
         job_file.write_text(json.dumps(job.to_dict()), encoding="utf-8")
         command = [sys.executable, "-m", "engine.distributed.trainer", str(job_file)]
-        return launch_local(command, part_config, ip_config, trainers, timeout=timeout)
+        return launch_job(command, part_config, ip_config, trainers, hosts=hosts, timeout=timeout)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from engine.distributed.launch import DistributedJobError, launch_local
+from engine.distributed.launch import DistributedJobError, launch_job
 from engine.distributed.trainer_job import DistJob
 from engine.experiment.config import ExperimentConfig
 
@@ -48,7 +48,7 @@ def test_trainers_failing_on_a_corrupted_mapping_end_the_job(damaged, tmp_path):
     job.write_text(json.dumps(DistJob(str(damaged / "mmkg.json"), str(ip), str(tmp_path / "run"), config).to_dict()))
     started: list = []
     with pytest.raises(DistributedJobError) as err:
-        launch_local([sys.executable, "-m", "engine.distributed.trainer", str(job)], damaged / "mmkg.json", ip, 2,
+        launch_job([sys.executable, "-m", "engine.distributed.trainer", str(job)], damaged / "mmkg.json", ip, 2,
                      timeout=240, started=started)
     assert err.value.process in ("trainer 0", "trainer 1") and err.value.exit_code == 2
     assert any("partition id mapping unreadable" in line and "mmkg.mmkg.npz" in line for line in err.value.last_lines)

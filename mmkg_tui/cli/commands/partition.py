@@ -29,4 +29,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{meta.parts} partition(s) of {meta.num_nodes:,} nodes / {meta.num_edges:,} edges "
           f"({meta.train_edges:,} training edges, split of seed {meta.seed}) in {args.out}")
     print(f"next: mmkg-tui run --distributed --part-config {part_config} --ip-config ip_config.txt")
+    if meta.parts > 1:
+        print(f"  ip_config.txt: one 'IP PORT' line per machine, {meta.parts} machines, machine i serves part i "
+              "(docs/SCALING.md: a cluster, or two simulated by network namespaces)")
     return 0
