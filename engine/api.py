@@ -43,7 +43,8 @@ from engine.data.labels import TextLabels, names_preview, text_labels
 from engine.data.loaders import default_data_path
 from engine.data.loaders import load_dataset as _load_dataset
 from engine.evaluation.calibration import reliability_curve
-from engine.distributed.launch import read_ip_config, run_distributed
+from engine.distributed.hosts import Host, SshHost, read_hosts
+from engine.distributed.launch import DistributedJobError, read_ip_config, run_distributed
 from engine.distributed.partition import PartitionMeta, partition_dataset
 from engine.evaluation.metrics import per_keyword_metrics, roc_points, threshold_metrics
 from engine.evaluation.operating import MODES as THRESHOLD_MODES
@@ -128,7 +129,7 @@ __all__ = [
     # thread policy (engine.core.thread)
     "TRAIN_THREADS_ENV", "training_threads", "wait_policy_status",
     # DistDGL (engine.distributed)
-    "partition_dataset", "PartitionMeta", "run_distributed", "read_ip_config",
+    "partition_dataset", "PartitionMeta", "run_distributed", "read_ip_config", "read_hosts", "Host", "SshHost", "DistributedJobError",
 ]
 
 # Modules training imports on first use (torch, DGL, scikit-learn's metrics and

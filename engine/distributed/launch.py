@@ -210,7 +210,8 @@ def _watch(procs: list[JobProcess], n_servers: int, deadline: float, timeout: fl
 DISTRIBUTED_TRAINING = (("objective", "sage", "--objective sage"), ("train_as_test", False, "--no-train-as-test"),
                         ("select_metric", "none", "--select-metric none"), ("anchor", 0.0, "--anchor 0"),
                         ("train_cosine_k", 0, "--train-cosine-k 0"), ("keyword_to_image", True, "keyword_to_image=True"),
-                        ("tune", 0, "--tune 0"))
+                        ("tune", 0, "--tune 0"), ("edge_weight", "none", "--edge-weight none"),
+                        ("conv", "sage", "--conv sage"))
 
 
 def check_distributed_config(config) -> None:

@@ -114,6 +114,12 @@ def test_training_settings_the_trainer_lacks_are_refused(tmp_path):
     assert err.value.field == "train_as_test"
     assert err.value.hint == "run with --no-train-as-test --select-metric none"
     assert "train_as_test=True, select_metric='map'" in err.value.message
+    with pytest.raises(ConfigError) as err:  # the distributed model has no edge weights or attention
+        run_distributed(_partition_meta(tmp_path), _ip(tmp_path),
+                        ExperimentConfig(seed=0, objective="sage", train_as_test=False, select_metric="none",
+                                         edge_weight="cosine", conv="gatv2"))
+    assert err.value.field == "edge_weight"
+    assert err.value.hint == "run with --edge-weight none --conv sage"
 
 
 def test_role_environment_of_the_second_machine(tmp_path):

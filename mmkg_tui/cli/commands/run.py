@@ -53,6 +53,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--part-config", metavar="FILE", default=None, help="NAME.json written by mmkg-tui partition")
     parser.add_argument("--ip-config", metavar="FILE", default=None, help="DGL ip config: one 'IP PORT' line per machine")
     parser.add_argument("--trainers-per-machine", type=int, default=1, help="trainer processes per machine (default 1)")
+    parser.add_argument("--hosts", metavar="FILE", default=None,
+                        help="how to start processes on each ip-config machine, one line each: 'local', "
+                             "'ssh ADDRESS [WORKDIR]' or 'prefix COMMAND...' (default: one local machine)")
     parser.add_argument("--objective", choices=("sage", "bce", "softmax", "symmetric"), default=d.objective,
                         help=f"sage: the poster's J with uniform negatives; bce/softmax: every keyword (default {d.objective})")
     parser.add_argument("--dropout", type=float, default=d.dropout, help=f"dropout on layer inputs (default {d.dropout})")
@@ -225,8 +228,9 @@ def _run_distributed(args: argparse.Namespace) -> int:
         raise ConfigError("--distributed needs --part-config and --ip-config", field="--part-config",
                           hint="mmkg-tui run --distributed --part-config parts/mmkg.json --ip-config ip_config.txt")
     config = config_from_args(args)
+    hosts = api.read_hosts(args.hosts) if args.hosts else None
     code = api.run_distributed(args.part_config, args.ip_config, config, trainers=args.trainers_per_machine,
-                               run_dir=args.out, json_path=args.json)
+                               run_dir=args.out, json_path=args.json, hosts=hosts)
     if code == 0 and args.out:
         print(f"distributed run finished; run folder: {args.out}")
     elif code != 0:
