@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -135,14 +136,18 @@ def partition_dataset(data, parts: int, out_dir, *, embeddings=None, seed: int =
     mask[hom.train_eids] = True
     g.edata["train_mask"] = mask
     method = method or ("metis" if parts > 1 else "random")
+    # DGL names its shared memory after the graph: a name of its own per partitioning keeps two
+    # jobs on one host (two users, two test runs) apart; the config file keeps the fixed name
+    graph_name = f"{GRAPH_NAME}-{uuid.uuid4().hex[:12]}"
     with atomic_dir(out) as tmp:  # complete or absent: Ctrl-C leaves no half partition
         orig_nids, orig_eids = dgl.distributed.partition_graph(
-            g, GRAPH_NAME, parts, str(tmp), part_method=method, return_mapping=True, balance_edges=True)
+            g, graph_name, parts, str(tmp), part_method=method, return_mapping=True, balance_edges=True)
+        (tmp / f"{graph_name}.json").rename(tmp / f"{GRAPH_NAME}.json")
         arrays = new_id_arrays(hom, orig_nids.numpy(), orig_eids.numpy())
         arrays["split"] = np.asarray(sp.assignment)
         arrays["n_ntypes"] = np.asarray(len(hom.ntypes))
         np.savez(arrays_path(tmp / f"{GRAPH_NAME}.json"), **arrays)
-        meta = PartitionMeta(GRAPH_NAME, parts, None if data is None else str(data),
+        meta = PartitionMeta(graph_name, parts, None if data is None else str(data),
                              None if embeddings is None else str(embeddings), int(seed), tuple(split),
                              dataset_fingerprint(dataset), int(g.num_nodes()), int(g.num_edges()),
                              int(hom.train_eids.numel()), file_sizes(tmp))

@@ -35,8 +35,11 @@ def demo_hom():
 def test_partition_writes_dgl_config_and_our_metadata(demo_parts, demo_hom):
     pc = demo_parts[2]
     cfg = json.loads(pc.read_text())
-    assert cfg["num_parts"] == 2 and cfg["graph_name"] == "mmkg"
     meta = PartitionMeta.read(pc)
+    assert cfg["num_parts"] == 2 and cfg["graph_name"] == meta.graph_name
+    # a graph name of its own per partitioning (DGL names shared memory after it: jobs on one host stay apart)
+    other = json.loads(demo_parts[1].read_text())["graph_name"]
+    assert meta.graph_name.startswith("mmkg-") and other.startswith("mmkg-") and other != meta.graph_name
     assert (meta.parts, meta.seed, meta.split) == (2, 0, (0.7, 0.15, 0.15))
     assert meta.num_nodes == demo_hom.num_nodes and meta.num_edges == demo_hom.g.num_edges()
     assert meta.train_edges == demo_hom.train_eids.numel()
