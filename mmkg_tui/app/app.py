@@ -158,6 +158,8 @@ class MMKGApp(App):
             self.post_message(msg.EngineReady(staged))
 
     def on_load_status(self, message: msg.LoadStatus) -> None:
+        if self.closing():
+            return
         if isinstance(self.screen, LoadingScreen):
             self.screen.set_status(message.text)
         else:
@@ -173,7 +175,14 @@ class MMKGApp(App):
     def on_load_failed(self, message: msg.LoadFailed) -> None:
         self.switch_screen(ErrorScreen("Cannot open the data", message.text))
 
+    def closing(self) -> bool:
+        """True once the app has taken its screens down: messages from the load thread
+        that land then (q pressed as a phase ended) are dropped."""
+        return not self.screen_stack
+
     def on_session_ready(self, message: msg.SessionReady) -> None:
+        if self.closing():
+            return
         session = self.session = message.session
         self.restore_place(session)
         session.listeners.append(self._session_changed)
@@ -182,6 +191,8 @@ class MMKGApp(App):
 
     def on_engine_ready(self, message: msg.EngineReady) -> None:
         """The graph (built in the worker on a scratch session) joins the live one."""
+        if self.closing():
+            return
         staged, session = message.session, self.session
         session.notes.extend(staged.notes)
         if staged.run is not None and session.run is None:
