@@ -37,7 +37,6 @@ from mmkg_tui.screens.error import ErrorScreen
 from mmkg_tui.screens.help import HelpScreen
 from mmkg_tui.screens.loading import LoadingScreen
 from mmkg_tui.screens.main import MainScreen
-from mmkg_tui.views.train import TrainView
 from mmkg_tui.widgets.palette import MMKGCommands
 from mmkg_tui.widgets.topbar import TopBar
 
@@ -265,16 +264,14 @@ class MMKGApp(App):
         self.notify(f"'{message.text}' is not a number: type a threshold in [-1, 1]", severity="error")
 
     # ----------------------------------------------------------- training
-    @on(TrainView.StartRequested)
-    def _start_requested(self, message: TrainView.StartRequested) -> None:
+    # TrainView's messages, by handler name: importing the view (plotext) waits for its first visit
+    def on_train_view_start_requested(self, message) -> None:
         self.controller.start(message.fields)
 
-    @on(TrainView.FormInvalid)
-    def _form_invalid(self, message: TrainView.FormInvalid) -> None:
+    def on_train_view_form_invalid(self, message) -> None:
         self.notify(message.text, title="Invalid settings", severity="error")
 
-    @on(TrainView.CancelRequested)
-    def _cancel_requested(self) -> None:
+    def on_train_view_cancel_requested(self, _message) -> None:
         self.cancel_training()
 
     def cancel_training(self) -> None:
