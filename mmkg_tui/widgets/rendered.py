@@ -1,30 +1,33 @@
-"""Rich renderables rendered once per size, for ``Static.update``.
+"""Rich renderables rendered once per width, for ``Static.update``.
 
 Textual wraps a rich renderable given to a Static in a ``RichVisual``, which measures
 it and renders it whole again on every layout pass (its height is counted by
-rendering it) and once more to draw it. The Overview's tables were rendered 3-4 times
-before the main screen's first frame (~0.3 s of start-up on the demo). ``CachedRich``
-keeps each result for the width (and style) it was computed for; a new content is a
-new ``CachedRich``, so nothing stale survives an update.
+rendering it) and once more to draw it; rich measures nested tables cell by cell, so
+the Overview's tables cost ~0.3 s of start-up on the demo. ``CachedRich`` renders each
+width once, without the widget's base style, and applies that style to the kept lines
+(what Textual's own wrapper does to the segments); a new content is a new
+``CachedRich``, so nothing stale survives an update.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.segment import Segment
+from textual.strip import Strip
 from textual.visual import RichVisual
 
-MAX_SIZES = 8  # widths kept per content (a resize renders at a new width)
+MAX_SIZES = 8  # widths (and styles) kept per content; a resize renders at a new width
 
 
 class CachedRich(RichVisual):
     def __init__(self, widget: Any, renderable: Any) -> None:
         super().__init__(widget, renderable)
-        self.renderable = renderable
+        self.widget, self.renderable = widget, renderable
         self.renders = 0  # full renders so far (tests check that layout passes reuse them)
         self._widths: dict[int, int] = {}
-        self._heights: dict[int, int] = {}
-        self._strips: dict[tuple, list] = {}
+        self._lines: dict[int, list[Strip]] = {}
+        self._styled: dict[tuple, list[Strip]] = {}
 
     def __rich_console__(self, console, options):  # printing it prints the content (tests, exports)
         yield self.renderable
@@ -34,18 +37,27 @@ class CachedRich(RichVisual):
             _bounded(self._widths)[container_width] = super().get_optimal_width(rules, container_width)
         return self._widths[container_width]
 
-    def get_height(self, rules, width: int) -> int:
-        if width not in self._heights:
+    def lines(self, width: int) -> list[Strip]:
+        """The content at ``width``, unstyled (rendered on the first call only)."""
+        if width not in self._lines:
             self.renders += 1
-            _bounded(self._heights)[width] = super().get_height(rules, width)
-        return self._heights[width]
+            app = self.widget.app
+            options = app.console_options.update(highlight=False, width=width)
+            segments = app.console.render(self.renderable, options)
+            _bounded(self._lines)[width] = [
+                Strip(line) for line in Segment.split_and_crop_lines(segments, width, include_new_lines=False,
+                                                                      pad=False)]
+        return self._lines[width]
 
-    def render_strips(self, width: int, height: int | None, style, options) -> list:
-        key = (width, height, style.rich_style)
-        if key not in self._strips:
-            self.renders += 1
-            _bounded(self._strips)[key] = super().render_strips(width, height, style, options)
-        return list(self._strips[key])
+    def get_height(self, rules, width: int) -> int:
+        return len(self.lines(width))
+
+    def render_strips(self, width: int, height: int | None, style, options) -> list[Strip]:
+        key = (width, style.rich_style)
+        if key not in self._styled:
+            base = style.rich_style
+            _bounded(self._styled)[key] = [strip.apply_style(base) for strip in self.lines(width)]
+        return self._styled[key][:height]
 
 
 def _bounded(cache: dict) -> dict:
