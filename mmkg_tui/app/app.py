@@ -232,6 +232,8 @@ class MMKGApp(App):
             return
         self._busy_threads.add("warm-up")
         try:
+            import mmkg_tui.views.train  # noqa: F401  (plotext: not at start-up, not when r is pressed)
+
             api.warm_up()
             freeze_heap()
         finally:
