@@ -32,11 +32,16 @@ def _probe() -> None:
         pass
 
 
+_started: list[threading.Thread] = []  # the probe of this process, once started
+
+
 def start_probe() -> threading.Thread | None:
     """Import textual_image.widget in a daemon thread when stdout is a terminal (it asks
-    nothing otherwise, so there is nothing to overlap); returns the thread."""
-    if not (sys.__stdout__ and sys.__stdout__.isatty()) or "textual_image.widget" in sys.modules:
+    nothing otherwise, so there is nothing to overlap); returns the thread, or None
+    when there is nothing to do (no terminal, already imported or started)."""
+    if _started or not (sys.__stdout__ and sys.__stdout__.isatty()) or "textual_image.widget" in sys.modules:
         return None
     thread = threading.Thread(target=_probe, name="terminal-probe", daemon=True)
+    _started.append(thread)
     thread.start()
     return thread

@@ -150,3 +150,25 @@ async def test_view_switches_keep_the_footer_keys_and_training_changes_them():
         await pilot.pause()
         labels = [k.description for k in app.screen.query("FooterKey")]
         assert "train" in labels and "cancel" not in labels
+
+
+async def test_the_next_keywords_ranking_is_written_in_place_and_opens_the_right_image():
+    app = make_app(threshold=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        view = app.screen.query_one("#keywords-view")
+        table = app.screen.query_one("#ranking-table")
+        await pilot.press("j", "j")
+        await pilot.pause()
+        s, k = app.session, view.selected_keyword()
+        ranking = s.ranking(k)
+        assert table.row_count == len(ranking) and view.ranked_rows == [row for row, _, _ in ranking]
+        assert [table.get_row_at(i)[1] for i in range(len(ranking))] == [s.dataset.ids[r] for r, _, _ in ranking]
+        assert [str(table.get_row_at(i)[4]) == "✓" for i in range(len(ranking))] == [h for _, _, h in ranking]
+        assert table.cursor_row == 0
+        await pilot.press("tab", "j", "enter")  # the second ranked image
+        await pilot.pause()
+        assert app.screen.current_view == "images"
+        assert app.screen.query_one("#images-view").selected_row() == ranking[1][0]
