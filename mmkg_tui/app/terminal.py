@@ -45,3 +45,11 @@ def start_probe() -> threading.Thread | None:
     _started.append(thread)
     thread.start()
     return thread
+
+
+def wait_probe(timeout: float = 2.0) -> None:
+    """Let a probe still asking the terminal finish before the process leaves (it holds
+    the terminal in raw mode while it waits for an answer; a daemon thread killed then
+    would leave it so)."""
+    for thread in _started:
+        thread.join(timeout)
