@@ -67,3 +67,10 @@ async def test_load_messages_after_the_screens_are_gone_are_dropped():
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert not app.closing()
+
+
+def test_animations_are_off_unless_textual_animations_asks(monkeypatch):
+    monkeypatch.delenv("TEXTUAL_ANIMATIONS", raising=False)
+    assert make_app().animation_level == "none"
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "full")
+    assert make_app().animation_level == "full"
