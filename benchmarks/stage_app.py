@@ -200,8 +200,10 @@ async def _threshold_latency(dataset, run, views: tuple[str, ...], repeats: int)
     return out
 
 
-async def _stall_during_training(dataset, train_defaults: dict) -> tuple[float, float, int, float]:
-    """(max lateness, median lateness, samples, training seconds) of a 20 ms sleeper."""
+async def _stall_during_training(dataset, train_defaults: dict, visit_first: bool = True) -> tuple[float, float, int, float]:
+    """(max lateness, median lateness, samples, training seconds) of a 20 ms sleeper.
+    ``visit_first``: the Train view is shown once before (its first visit builds it, ~100 ms
+    on the event loop, which is the "first visit" row's cost, not training's)."""
     _, create_app, MainScreen = _imports()
     app = create_app(dataset=dataset, run=None, reopen_last=False, train_defaults=train_defaults)
     late: list[float] = []
@@ -209,6 +211,10 @@ async def _stall_during_training(dataset, train_defaults: dict) -> tuple[float, 
         await _until(lambda: isinstance(app.screen, MainScreen))
         await app.workers.wait_for_complete()
         await pilot.pause()
+        if visit_first:
+            for key in "41":
+                await pilot.press(key)
+                await pilot.pause()
         stop = asyncio.Event()
 
         async def sleeper():
@@ -283,8 +289,10 @@ def run(ctx: Context) -> list[Row]:
                                       note="until views updated + screen refreshed; ref = the engine's threshold_metrics "
                                            "+ per_keyword_metrics on the same test rows"),
                                   0.050))
-    mx, med, n, secs = asyncio.run(_stall_during_training(demo, dict(SMALL_RUN, hidden=128, out_dim=128)))
-    rows.append(check_max(Row("app", "longest event-loop stall while training (demo)", ours=mx,
-                              note=f"{n} samples over {secs:.1f} s of training; median lateness {med * 1e3:.1f} ms; "
-                                   "hidden 128, 1 epoch"), 0.100))
+    for visit_first, what in ((True, "Train view built before"), (False, "r pressed before the Train view was ever shown")):
+        mx, med, n, secs = asyncio.run(_stall_during_training(demo, dict(SMALL_RUN, hidden=128, out_dim=128),
+                                                              visit_first=visit_first))
+        rows.append(check_max(Row("app", f"longest event-loop stall while training (demo, {what})", ours=mx,
+                                  note=f"{n} samples over {secs:.1f} s of training; median lateness {med * 1e3:.1f} "
+                                       "ms; hidden 128, 1 epoch"), 0.100))
     return rows
