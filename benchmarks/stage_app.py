@@ -110,7 +110,7 @@ def _process_launch_rows(ctx: Context, reps: int) -> list[Row]:
                   ratio=a / b, note="ref = a bare Textual app launched the same way; full screen = the Overview "
                                     "counts (graph still building behind it)",
                   extra={"ours_samples": [x[i] for x in ours], "reference_samples": [x[i] for x in bare]})
-        rows.append(check_max(row, 1.5) if i == 1 else row)
+        rows.append(check_max(row, 1.5))  # the main screen usable in under 1.5 s (issue 12)
     return rows
 
 
@@ -142,7 +142,26 @@ async def _responsiveness(dataset, run) -> dict[str, float]:
             await pilot.press(view)
             await pilot.pause()
             out[name] = [await _key_latency(pilot, app, "j") for _ in range(10)]
+        await pilot.press("2")
+        out["j in Images until its picture is shown"] = [await _picture_latency(pilot, app) for _ in range(5)]
     return {k: statistics.median(v) for k, v in out.items()}
+
+
+async def _picture_latency(pilot, app) -> float:
+    """``j`` in Images until the new image's picture is on screen (it is read once the
+    selection settles, in a thread worker: widgets/picture.py)."""
+    from mmkg_tui.widgets.picture import Picture
+
+    view = app.screen.query_one("#images-view")
+    picture = view.query_one(Picture)
+    t0 = time.perf_counter()
+    await pilot.press("j")
+    row = view.selected_row()
+    await _until(lambda: picture.path == app.session.dataset.image_paths[row], timeout=30)
+    done = asyncio.Event()
+    app.call_after_refresh(done.set)
+    await asyncio.wait_for(done.wait(), 30)
+    return time.perf_counter() - t0
 
 
 async def _refresh_round_trip(app, change) -> float:
@@ -181,8 +200,10 @@ async def _threshold_latency(dataset, run, views: tuple[str, ...], repeats: int)
     return out
 
 
-async def _stall_during_training(dataset, train_defaults: dict) -> tuple[float, float, int, float]:
-    """(max lateness, median lateness, samples, training seconds) of a 20 ms sleeper."""
+async def _stall_during_training(dataset, train_defaults: dict, visit_first: bool = True) -> tuple[float, float, int, float]:
+    """(max lateness, median lateness, samples, training seconds) of a 20 ms sleeper.
+    ``visit_first``: the Train view is shown once before (its first visit builds it, ~100 ms
+    on the event loop, which is the "first visit" row's cost, not training's)."""
     _, create_app, MainScreen = _imports()
     app = create_app(dataset=dataset, run=None, reopen_last=False, train_defaults=train_defaults)
     late: list[float] = []
@@ -190,6 +211,10 @@ async def _stall_during_training(dataset, train_defaults: dict) -> tuple[float, 
         await _until(lambda: isinstance(app.screen, MainScreen))
         await app.workers.wait_for_complete()
         await pilot.pause()
+        if visit_first:
+            for key in "41":
+                await pilot.press(key)
+                await pilot.pause()
         stop = asyncio.Event()
 
         async def sleeper():
@@ -209,6 +234,27 @@ async def _stall_during_training(dataset, train_defaults: dict) -> tuple[float, 
         if app.session.run is None:
             raise RuntimeError("training in the app did not produce a run")
     return max(late), statistics.median(late), len(late), secs
+
+
+RESPONSIVENESS_NOTES = {
+    "first visit": "headless; the view is built on its first visit",
+    "j in Images": "headless; the picture follows once the selection settles (next row)",
+    "j in Images until its picture is shown": "headless; read once the selection settles (50 ms), in a thread worker",
+}
+
+
+def _responsiveness_rows(demo, demo_run) -> list[Row]:
+    """Targets (issue 12): view switch < 100 ms, list movement (j) < 50 ms; the
+    picture's arrival is shown next to them without a target of its own."""
+    rows = []
+    for name, value in asyncio.run(_responsiveness(demo, demo_run)).items():
+        row = Row("app", f"{name} (demo, key until refreshed)", ours=value,
+                  note=RESPONSIVENESS_NOTES.get(name, "headless"))
+        if "picture" in name:
+            rows.append(row)
+        else:
+            rows.append(check_max(row, 0.050 if name.startswith("j ") else 0.100))
+    return rows
 
 
 def _small_run(api, dataset):
@@ -231,10 +277,7 @@ def run(ctx: Context) -> list[Row]:
         rows.append(unavailable("app", "launch in a pty", f"{type(exc).__name__}: {exc}", target="< 1.5 s"))
     demo = api.load_dataset(None)
     demo_run = _small_run(api, demo)
-    for name, value in asyncio.run(_responsiveness(demo, demo_run)).items():
-        limit = 0.050 if name.startswith("j ") else 0.100
-        rows.append(check_max(Row("app", f"{name} (demo, key until refreshed)", ours=value,
-                                  note="headless; first visit builds the view"), limit))
+    rows += _responsiveness_rows(demo, demo_run)
     big = ctx.world(10_000)
     for label, ds, views in (("demo", demo, ("5",)), ("10,000-image run", big, ("5", "3"))):
         run_ = demo_run if ds is demo else _small_run(api, ds)
@@ -246,8 +289,10 @@ def run(ctx: Context) -> list[Row]:
                                       note="until views updated + screen refreshed; ref = the engine's threshold_metrics "
                                            "+ per_keyword_metrics on the same test rows"),
                                   0.050))
-    mx, med, n, secs = asyncio.run(_stall_during_training(demo, dict(SMALL_RUN, hidden=128, out_dim=128)))
-    rows.append(check_max(Row("app", "longest event-loop stall while training (demo)", ours=mx,
-                              note=f"{n} samples over {secs:.1f} s of training; median lateness {med * 1e3:.1f} ms; "
-                                   "hidden 128, 1 epoch"), 0.100))
+    for visit_first, what in ((True, "Train view built before"), (False, "r pressed before the Train view was ever shown")):
+        mx, med, n, secs = asyncio.run(_stall_during_training(demo, dict(SMALL_RUN, hidden=128, out_dim=128),
+                                                              visit_first=visit_first))
+        rows.append(check_max(Row("app", f"longest event-loop stall while training (demo, {what})", ours=mx,
+                                  note=f"{n} samples over {secs:.1f} s of training; median lateness {med * 1e3:.1f} "
+                                       "ms; hidden 128, 1 epoch"), 0.100))
     return rows

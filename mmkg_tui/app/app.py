@@ -12,6 +12,7 @@ routes any unexpected worker failure to a notification and the log.
 from __future__ import annotations
 
 import gc
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,12 @@ from mmkg_tui.screens.error import ErrorScreen
 from mmkg_tui.screens.help import HelpScreen
 from mmkg_tui.screens.loading import LoadingScreen
 from mmkg_tui.screens.main import MainScreen
-from mmkg_tui.views.train import TrainView
 from mmkg_tui.widgets.palette import MMKGCommands
 from mmkg_tui.widgets.topbar import TopBar
 
+# Textual's animations (the tab underline slides for 0.3 s on every view switch: ~18 extra
+# frames, 80 ms of CPU per switch here) are off unless TEXTUAL_ANIMATIONS asks for them
+DEFAULT_ANIMATION_LEVEL = "none"
 PROGRESS_INTERVAL_S = 0.1  # loading status: at most ~10 messages a second
 MAIN_SHOWN_WAIT_S = 5.0  # the graph build waits at most this long for the main screen's first frame
 
@@ -85,6 +88,8 @@ class MMKGApp(App):
         self.main_shown = threading.Event()  # set after the main screen's first frame
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            self.animation_level = DEFAULT_ANIMATION_LEVEL
 
     # -------------------------------------------------------------- state
     @property
@@ -158,6 +163,8 @@ class MMKGApp(App):
             self.post_message(msg.EngineReady(staged))
 
     def on_load_status(self, message: msg.LoadStatus) -> None:
+        if self.closing():
+            return
         if isinstance(self.screen, LoadingScreen):
             self.screen.set_status(message.text)
         else:
@@ -173,7 +180,14 @@ class MMKGApp(App):
     def on_load_failed(self, message: msg.LoadFailed) -> None:
         self.switch_screen(ErrorScreen("Cannot open the data", message.text))
 
+    def closing(self) -> bool:
+        """True once the app has taken its screens down: messages from the load thread
+        that land then (q pressed as a phase ended) are dropped."""
+        return not self.screen_stack
+
     def on_session_ready(self, message: msg.SessionReady) -> None:
+        if self.closing():
+            return
         session = self.session = message.session
         self.restore_place(session)
         session.listeners.append(self._session_changed)
@@ -182,6 +196,8 @@ class MMKGApp(App):
 
     def on_engine_ready(self, message: msg.EngineReady) -> None:
         """The graph (built in the worker on a scratch session) joins the live one."""
+        if self.closing():
+            return
         staged, session = message.session, self.session
         session.notes.extend(staged.notes)
         if staged.run is not None and session.run is None:
@@ -222,6 +238,8 @@ class MMKGApp(App):
             return
         self._busy_threads.add("warm-up")
         try:
+            import mmkg_tui.views.train  # noqa: F401  (plotext: not at start-up, not when r is pressed)
+
             api.warm_up()
             freeze_heap()
         finally:
@@ -254,16 +272,14 @@ class MMKGApp(App):
         self.notify(f"'{message.text}' is not a number: type a threshold in [-1, 1]", severity="error")
 
     # ----------------------------------------------------------- training
-    @on(TrainView.StartRequested)
-    def _start_requested(self, message: TrainView.StartRequested) -> None:
+    # TrainView's messages, by handler name: importing the view (plotext) waits for its first visit
+    def on_train_view_start_requested(self, message) -> None:
         self.controller.start(message.fields)
 
-    @on(TrainView.FormInvalid)
-    def _form_invalid(self, message: TrainView.FormInvalid) -> None:
+    def on_train_view_form_invalid(self, message) -> None:
         self.notify(message.text, title="Invalid settings", severity="error")
 
-    @on(TrainView.CancelRequested)
-    def _cancel_requested(self) -> None:
+    def on_train_view_cancel_requested(self, _message) -> None:
         self.cancel_training()
 
     def cancel_training(self) -> None:

@@ -15,9 +15,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, TabbedContent, TabPane
+from textual.widgets import Input, TabbedContent, TabPane
 
 from mmkg_tui.widgets.base import StateView
+from mmkg_tui.widgets.footer import SteadyFooter
 from mmkg_tui.widgets.topbar import TopBar
 
 
@@ -100,7 +101,7 @@ class MainScreen(Screen):
                 with TabPane(f"{spec.key} {spec.title}", id=spec.id):
                     if spec.id == self.initial:
                         yield spec.build(self.train_defaults)
-        yield Footer(compact=True)
+        yield SteadyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.call_after_refresh(self.app.main_shown.set)  # the graph build may start now

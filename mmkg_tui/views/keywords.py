@@ -16,6 +16,9 @@ from mmkg_tui.widgets.base import StateView, fmt, fmt_t, no_run_hint, set_text
 from mmkg_tui.widgets.lists import VimTable
 
 
+RANKING_COLUMNS = ("rank", "image", "scene", "score", "true", "pred")
+
+
 class KeywordsView(StateView):
     KEYS_HELP = (
         ("j / k", "move in the keyword list (the ranking follows)"),
@@ -37,8 +40,7 @@ class KeywordsView(StateView):
                            ("P@t", "p"), ("R@t", "r"), ("AUC", "auc")):
             t.add_column(label, key=key)
         r = self.query_one("#ranking-table", VimTable)
-        for label, key in (("#", "rank"), ("image", "image"), ("scene", "scene"), ("score", "score"),
-                           ("true", "true"), ("@t", "pred")):
+        for label, key in zip(("#", "image", "scene", "score", "true", "@t"), RANKING_COLUMNS):
             r.add_column(label, key=key)
 
     def update_view(self, reason: str) -> None:
@@ -102,8 +104,9 @@ class KeywordsView(StateView):
         s = self.session
         head = self.query_one("#ranking-head", Static)
         table = self.query_one("#ranking-table", VimTable)
-        table.clear()
         k = self.selected_keyword()
+        if k is None or not s.has_run:
+            table.clear()
         if k is None:
             head.update("")
             return
@@ -112,12 +115,29 @@ class KeywordsView(StateView):
             return
         ranking = s.ranking(k)
         holders = sum(1 for _, _, h in ranking if h)
-        head.update(f"hero images for '{s.dataset.keywords[k]}' by {s.method} score "
-                    f"(held-out images; {holders} holders in the top {len(ranking)}; enter opens one)")
-        for i, (row, score, holds) in enumerate(ranking, 1):
-            mark = Text("✓", style="bold green") if holds else Text("")
-            table.add_row(str(i), s.dataset.ids[row], s.scene_of(row), f"{score:.3f}", mark,
-                          _mark(holds, score >= s.threshold), key=str(row))
+        set_text(head, f"hero images for '{s.dataset.keywords[k]}' by {s.method} score "
+                       f"(held-out images; {holders} holders in the top {len(ranking)}; enter opens one)")
+        self.fill_ranking(table, ranking)
+
+    ranked_rows: list[int] = []  # dataset row of each ranking line (row keys are the ranks)
+
+    def fill_ranking(self, table: VimTable, ranking: list) -> None:
+        """Rows keyed by rank: a ranking of the same length (the next keyword's, usually)
+        rewrites only the cells that differ, instead of clearing and measuring every row."""
+        s = self.session
+        rows = {str(i): [str(i + 1), s.dataset.ids[row], s.scene_of(row), f"{score:.3f}",
+                         Text("✓", style="bold green") if holds else Text(""), _mark(holds, score >= s.threshold)]
+                for i, (row, score, holds) in enumerate(ranking)}
+        self.ranked_rows = [row for row, _, _ in ranking]
+        if table.row_count != len(rows):
+            table.clear()
+            for key, cells in rows.items():
+                table.add_row(*cells, key=key)
+            return
+        table.update_cells((key, column, cell) for key, cells in rows.items()
+                           for column, cell in zip(RANKING_COLUMNS, cells))
+        table.move_cursor(row=0)
+        table.scroll_home(animate=False)
 
     class ImageChosen(Message):
         """Enter on a ranked image: show it in the Images view."""
@@ -128,7 +148,7 @@ class KeywordsView(StateView):
 
     @on(DataTable.RowSelected, "#ranking-table")
     def _image_chosen(self, event: DataTable.RowSelected) -> None:
-        self.post_message(self.ImageChosen(int(event.row_key.value)))
+        self.post_message(self.ImageChosen(self.ranked_rows[int(event.row_key.value)]))
 
     @on(DataTable.RowSelected, "#keyword-table")
     def _keyword_chosen(self, _event: DataTable.RowSelected) -> None:

@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from mmkg_tui.widgets.base import StateView
+from mmkg_tui.widgets.rendered import CachedRich
 
 BAR_WIDTH = 22
 
@@ -119,5 +120,6 @@ class OverviewView(StateView):
         parts += [Text(""), graph, Text(""), scenes_table(s), Text(""), attributes_text(s)]
         for note in self.session.notes:
             parts.append(Text(f"\n{note}", style="dim"))
-        self.query_one("#overview-info", Static).update(Group(*parts))
-        self.query_one("#overview-prevalence", Static).update(prevalence_table(s))
+        info, prevalence = self.query_one("#overview-info", Static), self.query_one("#overview-prevalence", Static)
+        info.update(CachedRich(info, Group(*parts)))  # rendered once per width, not per layout pass
+        prevalence.update(CachedRich(prevalence, prevalence_table(s)))
