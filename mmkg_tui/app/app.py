@@ -374,7 +374,7 @@ def create_app(data: str | Path | None = None, *, run_dir: str | Path | None = N
                run: Any = None, reopen_last: bool = True, threshold: float | None = None,
                train_defaults: dict[str, Any] | None = None, embeddings: str | Path | None = None,
                strict: bool = False, clip_model: str | None = None, clip_pretrained: str | None = None,
-               settings: UserSettings | None = None) -> MMKGApp:
+               settings: UserSettings | None = None, corrections: str | Path | None = None) -> MMKGApp:
     """Build the app. ``data``/``run_dir`` are paths (CLI); ``dataset``/``run`` are objects
     already in memory (tests). ``train_defaults`` overrides the Train form's defaults;
     the other options are the CLI's data options (see ``mmkg-tui --help``)."""
@@ -382,5 +382,6 @@ def create_app(data: str | Path | None = None, *, run_dir: str | Path | None = N
                           run_dir=None if run_dir is None else str(run_dir),
                           dataset=dataset, run=run, reopen_last=reopen_last,
                           embeddings=None if embeddings is None else str(embeddings), strict=strict,
-                          clip_model=clip_model, clip_pretrained=clip_pretrained)
+                          clip_model=clip_model, clip_pretrained=clip_pretrained,
+                          corrections=None if corrections is None else str(corrections))
     return MMKGApp(request, threshold=threshold, train_defaults=train_defaults, settings=settings)

@@ -20,6 +20,7 @@ from typing import Any, Callable
 from engine import api
 from mmkg_tui.app.state import Session, check_run_matches
 from mmkg_tui.app.store import remember_run_dir
+from mmkg_tui.present.corrections import apply_file
 
 ProgressFn = Callable[[str], None]
 
@@ -38,6 +39,7 @@ class LoadRequest:
     strict: bool = False  # fail on corrupt images instead of skipping them (--strict)
     clip_model: str | None = None
     clip_pretrained: str | None = None
+    corrections: str | None = None  # a corrections CSV applied to the tags (--corrections FILE)
 
     def clip_config(self) -> Any:
         """An engine ClipConfig when the user chose a model or weights, else None (defaults)."""
@@ -69,12 +71,17 @@ def open_dataset(request: LoadRequest, *, say: ProgressFn | None = None,
             path = (getattr(run, "dataset", None) or {}).get("source")
         say(f"loading dataset {path or '(bundled demo)'}")
         dataset = api.load_dataset(path, strict=request.strict, embeddings=request.embeddings)
+    applied = None
+    if request.corrections is not None:
+        say(f"applying corrections {request.corrections}")
+        dataset, applied = apply_file(dataset, request.corrections)
     say("computing features")
     dataset, features = api.compute_features(dataset, request.clip_config(), cancel=cancel, strict=request.strict,
                                              progress=lambda ev: say(describe_progress(ev)))
     if run is not None:
         check_run_matches(run, dataset)
-    session = Session(dataset, features, threshold=_threshold_for(threshold, run), run=run, run_dir=run_dir)
+    session = Session(dataset, features, threshold=_threshold_for(threshold, run), run=run, run_dir=run_dir,
+                      corrections=applied)
     if run_dir is not None:
         remember_run_dir(run_dir)
     return session

@@ -58,6 +58,7 @@ class Session:
     test_mask: np.ndarray | None = None  # (M,) bool: which eval rows are test images
     compare: Any = None  # a second run of this dataset shown beside the current one (Evaluate)
     compare_dir: str | None = None
+    corrections: Any = None  # mmkg_tui.present.corrections.CorrectionsApplied (--corrections), or None
     listeners: list[Listener] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:

@@ -115,6 +115,8 @@ class OverviewView(StateView):
         else:
             graph = Text("graph: building in the background (torch and DGL load once)...", style="dim")
         parts = [dataset_table(s)]
+        if self.session.corrections is not None:
+            parts += [Text(""), Text(self.session.corrections.line(), style="bold cyan")]
         if s.get("problems"):
             parts += [Text(""), problems_text(s["problems"])]
         parts += [Text(""), graph, Text(""), scenes_table(s), Text(""), attributes_text(s)]

@@ -3,7 +3,6 @@ dataset loads, and the app says how many (present/corrections.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 
 import pytest
 from app_helpers import SIZE, make_app, plain, ready, tiny_world
@@ -51,14 +50,6 @@ def test_apply_file_names_the_bad_line(tmp_path):
     assert "not-an-image" in exc.value.format() and "bad.csv" in exc.value.format()
 
 
-def _loads_corrections() -> bool:
-    from mmkg_tui.app.loading import LoadRequest
-
-    return "corrections" in {f.name for f in dataclasses.fields(LoadRequest)}
-
-
-@pytest.mark.skipif(not _loads_corrections(), reason="needs LoadRequest.corrections (app/loading.py, see the "
-                                                     "appfx report): the explorer cannot take the file yet")
 async def test_explorer_applies_the_file_and_says_so(tmp_path):
     world = tiny_world()
     path, k0, missing = _write(tmp_path, world)

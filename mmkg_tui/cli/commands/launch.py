@@ -9,11 +9,6 @@ import sys
 
 
 def run(args) -> int:
-    if getattr(args, "corrections", None):
-        from engine.api import ConfigError
-
-        raise ConfigError("the explorer does not apply --corrections yet", field="corrections",
-                          hint="use it with `mmkg-tui info`, `run`, `search`, `similar` or `suspects`")
     run_dir = getattr(args, "run", None)
     if run_dir is not None:  # a damaged or wrong folder is a clear error here, before the app starts
         from engine import api
@@ -30,7 +25,7 @@ def run(args) -> int:
         getattr(args, "data", None) or settings.data, run_dir=getattr(args, "run", None),
         embeddings=getattr(args, "embeddings", None), strict=bool(getattr(args, "strict", False)),
         clip_model=getattr(args, "clip_model", None), clip_pretrained=getattr(args, "clip_pretrained", None),
-        settings=settings,
+        settings=settings, corrections=getattr(args, "corrections", None),
     )
     app.run()
     code = int(app.return_code or 0)
