@@ -51,6 +51,40 @@ async def ready(pilot) -> None:
     await pilot.pause()
 
 
+def stable_app(*, run: bool = True, **kwargs):
+    """make_app with the run's creation time fixed (the top bar and Train show it)."""
+    import dataclasses
+
+    from mmkg_tui.app.app import create_app
+
+    kwargs.setdefault("reopen_last", False)
+    fixed = dataclasses.replace(tiny_run(), created="2026-01-01T00:00:00+00:00") if run else None
+    return create_app(dataset=tiny_world(), run=fixed, **kwargs)
+
+
+async def settle(pilot, rounds: int = 3) -> None:
+    """Run the debounced work now (picture loads, similar-image searches wait for the
+    selection to settle) and wait for its workers: a snapshot must not depend on how
+    fast the machine got through the key presses."""
+    for _ in range(rounds):
+        for widget in pilot.app.screen.query("Picture, SimilarPanel"):
+            widget.settle.flush()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def press_after_ready(*keys):
+    """A snapshot's run_before: wait for the app, press ``keys``, let everything settle."""
+    async def run_before(pilot):
+        await ready(pilot)
+        for key in keys:
+            await pilot.press(key)
+        await pilot.pause()
+        await settle(pilot)
+
+    return run_before
+
+
 async def until(pilot, pred, steps: int = 1000) -> None:
     """Let the app run (20 ms steps) until ``pred()`` holds; a bound on steps, not a verdict
     on speed: a loaded machine only takes more steps."""

@@ -76,7 +76,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `mmkg-tui` and `python -m mmkg_tui` entry point: the exit code."""
+    from mmkg_tui.app.terminal import is_explorer_launch, start_probe, wait_probe
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    if is_explorer_launch(argv, SUBCOMMANDS):
+        start_probe()  # the terminal answers textual_image's queries while the imports below run
+    try:
+        return _dispatch(argv)
+    finally:
+        wait_probe()  # an early error (a bad --run) can come before the probe is done
+
+
+def _dispatch(argv: list[str]) -> int:
     from engine.api import MMKGError, terminate_as_interrupt
 
     try:

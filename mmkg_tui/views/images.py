@@ -20,6 +20,7 @@ from textual.widgets import Checkbox, DataTable, Input, Static
 from mmkg_tui.present import operating as opp
 from mmkg_tui.present.query import Debouncer, parse_query
 
+from mmkg_tui.widgets.rendered import CachedRich
 from mmkg_tui.widgets.base import StateView, fmt_t
 from mmkg_tui.widgets.lists import VimTable
 from mmkg_tui.widgets.picture import Picture
@@ -124,7 +125,8 @@ class ImagesView(StateView):
         else:  # threshold or method: only the predictions of the selected image change
             row = self.selected_row()
             if row is not None:
-                self.query_one("#image-keywords", Static).update(self.keywords_renderable(row))
+                kw = self.query_one("#image-keywords", Static)
+                kw.update(CachedRich(kw, self.keywords_renderable(row)))
             if reason == "method":  # the learned space follows the method
                 self.query_one(SimilarPanel).request(row, self.session.method)
 
@@ -184,8 +186,8 @@ class ImagesView(StateView):
         t.add_row("split", s.split_of(row))
         for k, v in s.attributes(row).items():
             t.add_row(k, v)
-        facts.update(t)
-        kw.update(self.keywords_renderable(row))
+        facts.update(CachedRich(facts, t))  # rendered once per width, not per layout pass
+        kw.update(CachedRich(kw, self.keywords_renderable(row)))
 
     def keywords_renderable(self, row: int):
         s = self.session

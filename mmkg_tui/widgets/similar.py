@@ -82,6 +82,13 @@ class SimilarPanel(Vertical):
             super().__init__()
             self.row = row
 
+    class Found(Message):
+        """The worker's neighbours of ``row`` (a message: dropped if the panel is gone by then)."""
+
+        def __init__(self, row: int, method: str | None, results: dict) -> None:
+            super().__init__()
+            self.row, self.method, self.results = row, method, results
+
     mode = "clip"  # the space shown on a narrow screen
     ctx = None  # api.Retrieval of the session
     row: int | None = None  # the image whose neighbours are (being) shown
@@ -127,11 +134,15 @@ class SimilarPanel(Vertical):
     @work(thread=True, exclusive=True, group="similar", name="similar images")
     def compute(self, ctx, lock, row: int, method: str | None) -> None:
         results = {name: neighbours(ctx, lock, row, name, method) for name in SPACES}
-        self.app.call_from_thread(self.show_results, row, method, results)
+        self.post_message(self.Found(row, method, results))
+
+    def on_similar_panel_found(self, message: Found) -> None:
+        message.stop()
+        self.show_results(message.row, message.method, message.results)
 
     def show_results(self, row: int, method: str | None, results: dict[str, SimilarList]) -> None:
-        if (row, method) != (self.row, self.method):
-            return  # the selection moved on meanwhile
+        if (row, method) != (self.row, self.method) or not self.is_attached:
+            return  # the selection moved on meanwhile, or the panel is gone
         self.results = results
         for name, res in results.items():
             table = self.query_one(f"#similar-{name}", VimTable)

@@ -6,22 +6,16 @@ at 80x24 and 200x60 (120x40 in test_app_snapshots.py)."""
 from __future__ import annotations
 
 import pytest
-from app_helpers import isolated_home, make_app, needs_learning, ready  # noqa: F401
+from app_helpers import (  # noqa: F401
+    isolated_home,
+    make_app,
+    needs_learning,
+    press_after_ready,
+    ready,
+    stable_app,
+)
 
 pytestmark = needs_learning
-
-
-def stable_app(*, run: bool = True, **kwargs):
-    """make_app with the run's creation time fixed (the top bar and Train show it)."""
-    import dataclasses
-
-    from app_helpers import tiny_run, tiny_world
-
-    from mmkg_tui.app.app import create_app
-
-    kwargs.setdefault("reopen_last", False)
-    fixed = dataclasses.replace(tiny_run(), created="2026-01-01T00:00:00+00:00") if run else None
-    return create_app(dataset=tiny_world(), run=fixed, **kwargs)
 
 
 async def test_80x24_keeps_the_summary_every_method_and_whole_ids():
@@ -60,17 +54,7 @@ async def test_200x60_grows_the_picture_and_the_plots():
         assert roc.region.width > 80 and roc.region.height > 25
 
 
-def _press_after_ready(*keys):
-    async def run_before(pilot):
-        await ready(pilot)
-        for key in keys:
-            await pilot.press(key)
-        await pilot.pause()
-
-    return run_before
-
-
 @pytest.mark.parametrize("size", [(80, 24), (200, 60)], ids=["80x24", "200x60"])
 @pytest.mark.parametrize("keys", [("2", "j", "j"), ("5",), ("1",)], ids=["images", "evaluate", "overview"])
 def test_snapshot_sizes(snap_compare, size, keys):
-    assert snap_compare(stable_app(threshold=0.3), terminal_size=size, run_before=_press_after_ready(*keys))
+    assert snap_compare(stable_app(threshold=0.3), terminal_size=size, run_before=press_after_ready(*keys))
