@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from engine.core.errors import Problem
+
+if TYPE_CHECKING:
+    import scipy.sparse
 
 
 @dataclass
@@ -84,9 +87,11 @@ class Dataset:
         """Keyword ids of image ``i``."""
         return self.kw_indices[self.kw_indptr[i] : self.kw_indptr[i + 1]]
 
-    def label_matrix(self) -> sp.csr_matrix:
+    def label_matrix(self) -> scipy.sparse.csr_matrix:
         """Sparse (N, K) 0/1 matrix of image -> keyword."""
         data = np.ones(len(self.kw_indices), dtype=np.float32)
+        import scipy.sparse as sp  # here, not at import: 0.08-0.15 s of every launch
+
         return sp.csr_matrix(
             (data, self.kw_indices, self.kw_indptr), shape=(self.n_images, self.n_keywords)
         )

@@ -141,10 +141,10 @@ class FileIndex:
 def resolve_image(base: Path, value: str) -> str:
     """An image path from a manifest/annotation: absolute paths kept, relative ones
     taken relative to ``base``; made absolute and normalised, symlinks not resolved."""
-    p = Path(value).expanduser()
-    if not p.is_absolute():
-        p = base / p
-    return os.path.abspath(str(p))
+    p = os.path.expanduser(value)  # os.path, not Path objects: called once per image
+    if not os.path.isabs(p):
+        p = os.path.join(base, p)
+    return os.path.abspath(p)
 
 
 HINT_OUTSIDE = ("keep images inside the dataset folder, use an absolute path, "
@@ -153,7 +153,7 @@ HINT_OUTSIDE = ("keep images inside the dataset folder, use an absolute path, "
 
 def escapes(base: Path, value: str) -> bool:
     """A relative path whose '..' parts lead out of ``base`` (absolute paths never escape)."""
-    if not value or Path(value).expanduser().is_absolute():
+    if not value or os.path.isabs(os.path.expanduser(value)):
         return False
     return not is_inside(os.path.normpath(os.path.join(os.path.abspath(base), value)), base)
 
