@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from engine import api
+from mmkg_tui.present import operating as opp
 
 SPLIT_NAMES = {0: "train", 1: "val", 2: "test"}
 
@@ -59,6 +60,7 @@ class Session:
     compare: Any = None  # a second run of this dataset shown beside the current one (Evaluate)
     compare_dir: str | None = None
     corrections: Any = None  # mmkg_tui.present.corrections.CorrectionsApplied (--corrections), or None
+    operating: opp.OperatingPoint = field(default_factory=opp.OperatingPoint)  # scale shown, global / per keyword
     listeners: list[Listener] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -141,7 +143,7 @@ class Session:
         """The method's best-F1 threshold (chosen on validation rows by the engine)."""
         if self.run is None:
             return None
-        value = self.run.best_threshold.get(method or self.method)
+        value = opp.best_threshold(self.run, method or self.method, self.score_scale)
         return None if value is None else clamp_threshold(value)
 
     def set_threshold(self, value: float) -> float:
@@ -156,24 +158,31 @@ class Session:
     def score_scale(self) -> str:
         """The scale the run's scores and thresholds are on: "calibrated" (P(keyword |
         image), Platt fitted on validation) or "raw" (each method's own score)."""
-        return self.run.score_scale if self.has_run else "raw"
+        return opp.scale_of(self.run, self.operating) if self.has_run else "raw"
 
     # -------------------------------------------------------------- scores
     def scores(self, method: str | None = None) -> np.ndarray:
-        return self.run.scores[method or self.method]
+        """(M, K) scores of the eval rows on the scale shown (Evaluate's c switches it)."""
+        return opp.scores(self.run, method or self.method, self.score_scale)
+
+    def thresholds(self, method: str | None = None, threshold: float | None = None) -> np.ndarray:
+        """(K,) the operating point: the threshold for every keyword, or each keyword's own
+        (chosen on validation) when per-keyword thresholds are on and no threshold is given."""
+        m = method or self.method
+        mode = self.operating.mode if threshold is None else opp.GLOBAL
+        return opp.thresholds(self.run, m, self.score_scale, self.threshold if threshold is None else threshold, mode)
 
     def test_scores_labels(self, method: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        m = method or self.method
-        return self.run.scores[m][self.test_mask], self.run.labels[self.test_mask]
+        return self.scores(method)[self.test_mask], self.run.labels[self.test_mask]
 
     def threshold_metrics(self, method: str | None = None, threshold: float | None = None) -> dict:
-        """Micro P/R/F1, fpr/tpr and counts on the test rows at ``threshold``."""
+        """Micro P/R/F1, fpr/tpr and counts on the test rows at the operating point."""
         s, y = self.test_scores_labels(method)
-        return api.threshold_metrics(s, y, self.threshold if threshold is None else threshold)
+        return opp.metrics_at(s, y, self.thresholds(method, threshold))
 
     def per_keyword(self, method: str | None = None, threshold: float | None = None) -> dict[str, np.ndarray]:
         s, y = self.test_scores_labels(method)
-        return api.per_keyword_metrics(s, y, self.threshold if threshold is None else threshold)
+        return opp.per_keyword_at(s, y, self.thresholds(method, threshold))
 
     def keyword_auc(self, method: str | None = None) -> np.ndarray | None:
         pk = self.run.per_keyword.get(method or self.method, {}) if self.run is not None else {}
@@ -184,7 +193,7 @@ class Session:
         """Dataset rows (val+test) with at least one FP or missed keyword at the threshold."""
         if self.run is None:
             return np.zeros(0, dtype=np.int64)
-        pred = self.scores() >= self.threshold
+        pred = self.scores() >= self.thresholds()[None, :]
         bad = (pred != self.run.labels).any(axis=1)
         return np.asarray(self.run.eval_rows, dtype=np.int64)[bad]
 
@@ -195,12 +204,12 @@ class Session:
         if self.run is None or self.eval_pos is None or self.eval_pos[row] < 0:
             return None
         i = int(self.eval_pos[row])
-        s = self.scores()[i]
+        s, thr = self.scores()[i], self.thresholds()
         y = self.run.labels[i]
         order = np.argsort(-s, kind="stable")
         out = []
         for k in order:
-            pred, true = bool(s[k] >= self.threshold), bool(y[k])
+            pred, true = bool(s[k] >= thr[k]), bool(y[k])
             mark = "TP" if pred and true else "FP" if pred else "FN" if true else "TN"
             if mark != "TN" or len(out) < top:
                 out.append(Prediction(self.run.keywords[k], float(s[k]), mark))

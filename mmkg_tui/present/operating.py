@@ -25,12 +25,8 @@ class OperatingPoint:
 
 
 def operating_point(session) -> OperatingPoint:
-    """The session's operating point (kept on the session, so every view shares one)."""
-    op = getattr(session, "operating", None)
-    if op is None:
-        op = OperatingPoint()
-        session.operating = op
-    return op
+    """The session's operating point (Session.operating: every view and the top bar share one)."""
+    return session.operating
 
 
 def scale_of(run, op: OperatingPoint) -> str:

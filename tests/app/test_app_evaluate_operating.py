@@ -137,3 +137,31 @@ async def test_roc_curve_is_on_the_scale_shown_so_the_operating_point_lies_on_it
         await pilot.press("c")
         await pilot.pause()
         assert any(str(x).startswith("ROC (raw,") for x in title), title
+
+
+async def test_the_top_bar_and_the_errors_filter_follow_the_operating_point():
+    from mmkg_tui.present import operating as opp
+
+    app = make_app(run=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await _evaluate(pilot)
+        s, bar = app.session, app.screen.query_one("#topbar")
+        run, m, t = s.run, s.method, s.threshold
+        test = run.test_mask()
+        assert str(bar.query_one("#score-scale").render()) == "calibrated"
+        await pilot.press("c")  # raw scores everywhere, not only in Evaluate
+        await pilot.pause()
+        assert str(bar.query_one("#score-scale").render()) == "raw"
+        raw = api.threshold_metrics(run.raw_scores[m][test], run.labels[test], t)
+        assert s.threshold_metrics()["f1"] == raw["f1"]
+        assert f"{raw['f1']:.3f}" in bar.summary_text()
+        bad = (run.raw_scores[m] >= t) != run.labels
+        assert np.array_equal(s.error_rows(), np.asarray(run.eval_rows)[bad.any(axis=1)])
+        await pilot.press("c", "p")  # calibrated again, per-keyword thresholds
+        await pilot.pause()
+        kw_t = api.operating_thresholds(run, m, "per_keyword")
+        assert np.array_equal(s.thresholds(), kw_t)
+        per = opp.metrics_at(run.scores[m][test], run.labels[test], kw_t)
+        assert s.threshold_metrics()["f1"] == per["f1"] != api.threshold_metrics(
+            run.scores[m][test], run.labels[test], t)["f1"]
+        assert app.view_errors == []
