@@ -26,6 +26,11 @@ Training threads
     onto one thread with DGL_PARALLEL_FOR_GRAIN_SIZE made 4 of 4 differ, because
     dgl.seed then seeds only the first thread). tests/engine/test_threads_determinism.py
     keeps the cross-process check for 2 threads as an expected failure with this reason.
+    Also tried: sampling on one OpenMP thread and the dense math (forward, backward,
+    optimizer) on two. Three processes beside a busy one then sampled alike but still
+    ended with different losses (4.757545, 4.757545, 4.759143 after one epoch of the
+    test's world; one thread gives 4.759143): the 2-thread dense math is itself
+    scheduling-dependent here, so that split was not kept.
     Inference and evaluation keep all threads (their results were stable).
 """
 
