@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("faiss")
-
-from engine.retrieval.ann import DEFAULT_NPROBE, IVFIndex, make_index  # noqa: E402
-from engine.retrieval.index import ExactIndex  # noqa: E402
+from engine.retrieval.ann import DEFAULT_NPROBE, IVFIndex, make_index
+from engine.retrieval.index import ExactIndex
 
 N, DIM, CENTRES = 20_000, 64, 200
 
