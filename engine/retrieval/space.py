@@ -21,6 +21,7 @@ import numpy as np
 
 from engine.core.errors import ConfigError, DataError
 from engine.core.vectors import l2_normalize
+from engine.retrieval.ann import IVFIndex, make_index
 from engine.retrieval.index import ExactIndex
 
 KEYWORD, SCENE, ATTRIBUTE = "keyword", "scene", "attribute"
@@ -42,8 +43,9 @@ class Space:
         return self.name != "clip"
 
     @cached_property
-    def index(self) -> ExactIndex:
-        return ExactIndex(self.image, normalized=True)
+    def index(self) -> ExactIndex | IVFIndex:
+        """Exact search below ann.AUTO_THRESHOLD images, an IVF index above (ann.make_index)."""
+        return make_index(self.image, normalized=True)
 
     @cached_property
     def _pos(self) -> np.ndarray:
