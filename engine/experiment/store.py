@@ -308,8 +308,7 @@ def read_run_header(run_dir):
     return meta, config
 
 
-# A config.json without the marker field was saved before its options existed; the run
-# then used these values, whatever today's defaults are.
+# config.json without the marker field: saved before those options; the run used these values
 SETTINGS_BEFORE: tuple[tuple[str, dict], ...] = (
     ("score_scale", {"score_scale": "raw"}),  # before calibration: raw thresholds
     ("objective", {"objective": "sage", "train_as_test": False, "select_metric": "none", "patience": 0,

@@ -23,6 +23,7 @@ class Retrieval:
     _spaces: dict[str, Space] = field(default_factory=dict, repr=False)
     _default_method: str | None = field(default=None, repr=False)
     with_training: bool = False  # also embed the training images from the saved model (seconds)
+    index_kind: str = "auto"  # every space's search index (engine.retrieval.ann.make_index)
     _training: tuple | None = field(default=None, repr=False)
 
     @property
@@ -39,8 +40,9 @@ class Retrieval:
                                   hint="train with `mmkg-tui run` and pass --run DIR, or use --space clip")
             name = method or self.default_method()
         if name not in self._spaces:
-            self._spaces[name] = (clip_space(self.dataset, self.features) if name == "clip"
-                                  else self._learned(name))
+            space = clip_space(self.dataset, self.features) if name == "clip" else self._learned(name)
+            space.index_kind = self.index_kind
+            self._spaces[name] = space
         return self._spaces[name]
 
     def _learned(self, method: str) -> Space:

@@ -37,6 +37,7 @@ class Space:
     membership: dict[str, np.ndarray] = field(default_factory=dict)  # label without a vector -> (N,) bool
     note: str = ""
     n_dataset: int = 0
+    index_kind: str = "auto"  # ann.make_index: "auto" (IVF from ann.AUTO_THRESHOLD images), "exact", "ivf"
 
     @property
     def learned(self) -> bool:
@@ -44,8 +45,9 @@ class Space:
 
     @cached_property
     def index(self) -> ExactIndex | IVFIndex:
-        """Exact search below ann.AUTO_THRESHOLD images, an IVF index above (ann.make_index)."""
-        return make_index(self.image, normalized=True)
+        """``index_kind``: "auto" is exact search below ann.AUTO_THRESHOLD images and an IVF
+        index above (built once, minutes at 1M: for long-lived sessions such as the app)."""
+        return make_index(self.image, kind=self.index_kind, normalized=True)
 
     @cached_property
     def _pos(self) -> np.ndarray:

@@ -96,3 +96,22 @@ def test_make_index_picks_by_size():
     assert isinstance(make_index(x, kind="exact", threshold=1), ExactIndex)
     with pytest.raises(ValueError, match="kind"):
         make_index(x, kind="hnsw")
+
+
+def test_the_index_kind_reaches_every_space_and_the_cli_defaults_to_exact(tiny_world):
+    import argparse
+
+    from engine import api
+    from engine.features.bundle import precomputed_features
+    from engine.retrieval.ann import IVFIndex
+    from engine.retrieval.index import ExactIndex
+    from mmkg_tui.cli.commands import retrieval_common
+
+    feats = precomputed_features(tiny_world)
+    assert isinstance(api.Retrieval(tiny_world, feats, index_kind="exact").space("clip").index, ExactIndex)
+    assert isinstance(api.Retrieval(tiny_world, feats, index_kind="ivf").space("clip").index, IVFIndex)
+    assert isinstance(api.Retrieval(tiny_world, feats).space("clip").index, ExactIndex)  # auto, 300 images
+    p = argparse.ArgumentParser()
+    retrieval_common.add_common_arguments(p)
+    assert p.parse_args([]).index == "exact"  # a one-off command: nothing to build
+    assert p.parse_args(["--index", "ivf"]).index == "ivf"

@@ -22,6 +22,10 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, k: int = 10, space:
                         help="a saved run folder (default: the last run of this dataset, if any)")
     parser.add_argument("--no-last-run", action="store_true", help="do not reopen the last run (CLIP space only)")
     parser.add_argument("--k", type=int, default=k, help=f"how many results (default {k})")
+    parser.add_argument("--index", choices=("exact", "ivf", "auto"), default="exact",
+                        help="search index: exact (default: one query at 1M images ~0.25 s, nothing to build), "
+                             "ivf (faiss IVF: ~10 ms per query, but built first: minutes at 1M), auto (ivf from "
+                             "200,000 images)")
     if space:
         parser.add_argument("--space", choices=api.SPACES, default="clip",
                             help="clip (every image) or learned (the run's GraphSAGE embeddings of its "
@@ -70,7 +74,7 @@ def open_retrieval(args: argparse.Namespace) -> tuple[Any, list[str]]:
     else:
         notes.append(f"run: {run_dir}")
     ctx = api.Retrieval(ds, feats, run, str(run_dir) if run_dir else None,
-                        with_training=bool(getattr(args, "with_training", False)))
+                        with_training=bool(getattr(args, "with_training", False)), index_kind=args.index)
     return ctx, notes
 
 
