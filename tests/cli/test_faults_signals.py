@@ -116,24 +116,34 @@ def _cache_is_intact(cache: Path) -> None:
             s.vectors_path(k).name for k in store.glob("part-*.keys.npz"))
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signal_inside_the_half_written_run_folder_keeps_the_previous_run(sig, photo_set, tmp_path, env, capsys):
-    out = tmp_path / "out" / "run"
-    assert main(_args(photo_set, out)) == 0  # the previous run (and a filled cache)
-    capsys.readouterr()
-    before, cache_before = _snapshot(out), _snapshot(tmp_path / "cache")
-    flag = tmp_path / "in-save"
-    proc = subprocess.Popen([sys.executable, "-c", PAUSE_IN_SAVE, str(photo_set[1]), str(flag), *_args(photo_set, out)], env=env,
+def _signal_when_paused(script: str, photo_set, args: list[str], sig, env, tmp_path, check=None) -> None:
+    """Run ``script`` (it pauses where it writes its flag file), send ``sig`` there, and
+    check the process ends as Ctrl-C does: rc 130, 'interrupted', no traceback."""
+    flag = tmp_path / "paused"
+    proc = subprocess.Popen([sys.executable, "-c", script, str(photo_set[1]), str(flag), *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(tmp_path))
     try:
         assert _wait_for(flag.exists, proc), proc.communicate()
-        assert [p.name for p in out.parent.iterdir() if p.name.endswith(".tmp")], "no temporary folder"
+        if check is not None:
+            check()
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=HANG_GUARD_S)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, (proc.returncode, err)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_inside_the_half_written_run_folder_keeps_the_previous_run(sig, photo_set, tmp_path, env, capsys):
+    out = tmp_path / "out" / "run"
+    assert main(_args(photo_set, out)) == 0  # the previous run (and a filled cache)
+    capsys.readouterr()
+    before, cache_before = _snapshot(out), _snapshot(tmp_path / "cache")
+    def half_written():
+        assert [p.name for p in out.parent.iterdir() if p.name.endswith(".tmp")], "no temporary folder"
+
+    _signal_when_paused(PAUSE_IN_SAVE, photo_set, _args(photo_set, out), sig, env, tmp_path, half_written)
     assert _snapshot(out) == before  # the previous run folder, byte for byte
     assert sorted(p.name for p in out.parent.iterdir()) == ["run"]  # no half-written leftovers
     assert _snapshot(tmp_path / "cache") == cache_before
@@ -191,21 +201,11 @@ def test_signal_during_embed_keeps_finished_shards_and_the_rerun_reuses_them(sig
     root, _, ckpt = photo_set
     args = ["embed", "--data", str(root), "--clip-model", "mmkg-test-tiny-clip", "--clip-pretrained", str(ckpt),
             "--batch-size", "8"]
-    flag = tmp_path / "shard-written"
-    proc = subprocess.Popen([sys.executable, "-c", PAUSE_AFTER_FIRST_SHARD, str(photo_set[1]), str(flag), *args],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(tmp_path))
-    try:
-        assert _wait_for(flag.exists, proc), proc.communicate()
-        proc.send_signal(sig)
-        _, err = proc.communicate(timeout=HANG_GUARD_S)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, (proc.returncode, err)
+    _signal_when_paused(PAUSE_AFTER_FIRST_SHARD, photo_set, args, sig, env, tmp_path)
     cache = tmp_path / "cache"
     _cache_is_intact(cache)
     rerun = subprocess.run([sys.executable, "-c", TINY_MAIN, str(photo_set[1]), "-", *args], env=env,
-                           capture_output=True, text=True, cwd=str(tmp_path), timeout=HANG_GUARD_S)
+                           capture_output=True, text=True, cwd=str(tmp_path), timeout=HANG_GUARD_S, check=False)
     assert rerun.returncode == 0, rerun.stderr
     import re
     found = re.search(r"(\d+) from cache, (\d+) computed", rerun.stdout)
