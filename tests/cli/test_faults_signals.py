@@ -35,7 +35,11 @@ FAST = ["--epochs", "1", "--hidden", "16", "--batch-size", "64", "--no-baselines
 HANG_GUARD_S = 300  # only so a broken build cannot hang the suite; never a verdict on speed
 
 TINY_MAIN = textwrap.dedent("""
-    import sys
+    import signal, sys
+    # Ctrl-C as in a terminal, even when the suite runs under a parent that ignores SIGINT
+    # (a shell's background job: the disposition is inherited and Python then installs no
+    # KeyboardInterrupt handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from pathlib import Path
     from clip_helpers import register_tiny
     register_tiny(Path(sys.argv[1]))
