@@ -61,6 +61,8 @@ class Session:
     compare_dir: str | None = None
     corrections: Any = None  # mmkg_tui.present.corrections.CorrectionsApplied (--corrections), or None
     operating: opp.OperatingPoint = field(default_factory=opp.OperatingPoint)  # scale shown, global / per keyword
+    run_scales: opp.RunScales | None = field(default=None, repr=False)  # the run's scores on either scale
+    compare_scales: opp.RunScales | None = field(default=None, repr=False)  # the same for the compared run
     listeners: list[Listener] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -107,7 +109,7 @@ class Session:
 
     def _adopt_run(self, run: Any, run_dir: str | Path | None) -> None:
         check_run_matches(run, self.dataset)
-        self.run = run
+        self.run, self.run_scales = run, opp.RunScales(run)
         self.run_dir = str(run_dir) if run_dir is not None else None
         pos = np.full(self.dataset.n_images, -1, dtype=np.int64)
         pos[np.asarray(run.eval_rows, dtype=np.int64)] = np.arange(len(run.eval_rows))
@@ -121,6 +123,7 @@ class Session:
         if run is not None:
             check_run_matches(run, self.dataset)
         self.compare, self.compare_dir = run, run_dir
+        self.compare_scales = opp.RunScales(run) if run is not None else None
         self._tell("run")
 
     def set_method(self, method: str) -> None:
@@ -154,16 +157,25 @@ class Session:
             self._tell("threshold")
         return self.threshold
 
+    def scaled(self, run: Any = None) -> opp.RunScales:
+        """Scores and ROC curves on either scale of the current run, or of ``run`` (the
+        compared run's are kept too; any other run gets a fresh, uncached one)."""
+        run = self.run if run is None else run
+        for kept in (self.run_scales, self.compare_scales):
+            if kept is not None and kept.run is run:
+                return kept
+        return opp.RunScales(run)
+
     @property
     def score_scale(self) -> str:
         """The scale the run's scores and thresholds are on: "calibrated" (P(keyword |
         image), Platt fitted on validation) or "raw" (each method's own score)."""
-        return opp.scale_of(self.run, self.operating) if self.has_run else "raw"
+        return self.scaled().scale_of(self.operating) if self.has_run else "raw"
 
     # -------------------------------------------------------------- scores
     def scores(self, method: str | None = None) -> np.ndarray:
         """(M, K) scores of the eval rows on the scale shown (Evaluate's c switches it)."""
-        return opp.scores(self.run, method or self.method, self.score_scale)
+        return self.scaled().scores(method or self.method, self.score_scale)
 
     def thresholds(self, method: str | None = None, threshold: float | None = None) -> np.ndarray:
         """(K,) the operating point: the threshold for every keyword, or each keyword's own

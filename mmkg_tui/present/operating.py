@@ -29,66 +29,62 @@ def operating_point(session) -> OperatingPoint:
     return session.operating
 
 
-def scale_of(run, op: OperatingPoint) -> str:
-    if op.scale is None or op.scale == run.score_scale:
-        return run.score_scale  # the common case: no score is recomputed
-    return op.scale if op.scale in scales_of(run) else run.score_scale
+class RunScales:
+    """One run's scores and micro ROC curves on either score scale. The run stores its
+    own scale's; the other scale's (calibrated <-> raw, where the run keeps the raw
+    scores and the calibrators) are computed once here. The Session holds one per run
+    it shows (Session.scaled), next to the operating point."""
 
+    def __init__(self, run) -> None:
+        self.run = run
+        self._scores: dict[tuple[str, str], np.ndarray] = {}
+        self._roc: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._scales: list[str] | None = None
 
-_OTHER: dict[int, tuple[object, dict]] = {}  # id(run) -> (run, {(method, scale): scores}) for the other scale
-_KEEP = 4  # runs whose other-scale scores stay cached
+    def scales(self) -> list[str]:
+        """The scales the run can show: its own, plus the other when every method has it."""
+        if self._scales is None:
+            run = self.run
+            self._scales = [run.score_scale] + [
+                other for other in api.SCORE_SCALES
+                if other != run.score_scale and run.methods and self._has_scale(other)]
+        return self._scales
 
+    def _has_scale(self, scale: str) -> bool:
+        try:
+            for m in self.run.methods:
+                self.scores(m, scale)
+        except KeyError:
+            return False
+        return True
 
-def _cache(run) -> dict:
-    entry = _OTHER.get(id(run))
-    if entry is None or entry[0] is not run:
-        while len(_OTHER) >= _KEEP:
-            _OTHER.pop(next(iter(_OTHER)))
-        entry = _OTHER[id(run)] = (run, {})
-    return entry[1]
+    def scale_of(self, op: OperatingPoint) -> str:
+        """The scale shown at ``op``: the one asked for where the run has it, else its own."""
+        own = self.run.score_scale
+        if op.scale is None or op.scale == own:
+            return own  # the common case: no score is recomputed
+        return op.scale if op.scale in self.scales() else own
 
+    def scores(self, method: str, scale: str) -> np.ndarray:
+        """(M, K) scores of ``method`` on ``scale`` (eval rows of the run)."""
+        if scale == self.run.score_scale:
+            return self.run.scores[method]
+        if (method, scale) not in self._scores:
+            self._scores[(method, scale)] = self.run.scores_on(method, scale)
+        return self._scores[(method, scale)]
 
-def scales_of(run) -> list[str]:
-    """The scales ``run`` can show: its own, plus the other when it keeps the raw
-    scores and the calibrators (every method)."""
-    out = [run.score_scale]
-    for other in api.SCORE_SCALES:
-        if other != run.score_scale and run.methods and _has_scale(run, other):
-            out.append(other)
-    return out
-
-
-def _has_scale(run, scale: str) -> bool:
-    try:
-        for m in run.methods:
-            scores(run, m, scale)
-    except KeyError:
-        return False
-    return True
-
-
-def scores(run, method: str, scale: str) -> np.ndarray:
-    """(M, K) scores of ``method`` on ``scale`` (eval rows of the run); the other
-    scale's are computed once per run and method."""
-    if scale == run.score_scale:
-        return run.scores[method]
-    cache = _cache(run)
-    if (method, scale) not in cache:
-        cache[(method, scale)] = run.scores_on(method, scale)
-    return cache[(method, scale)]
-
-
-def roc(run, method: str, scale: str) -> tuple[np.ndarray, np.ndarray]:
-    """Micro ROC (fpr, tpr) of ``method``'s test scores on ``scale``, so the operating
-    point at a threshold of that scale lies on it (the run stores the raw one; per-keyword
-    calibration reorders pairs across keywords, so the calibrated curve differs)."""
-    if scale == "raw" and method in run.roc:
-        return run.roc[method]
-    cache = _cache(run)
-    if (method, scale, "roc") not in cache:
-        test = run.test_mask()
-        cache[(method, scale, "roc")] = api.roc_points(scores(run, method, scale)[test], run.labels[test])
-    return cache[(method, scale, "roc")]
+    def roc(self, method: str, scale: str) -> tuple[np.ndarray, np.ndarray]:
+        """Micro ROC (fpr, tpr) of ``method``'s test scores on ``scale``, so the operating
+        point at a threshold of that scale lies on it (the run stores the raw one;
+        per-keyword calibration reorders pairs across keywords, so the calibrated curve
+        differs)."""
+        run = self.run
+        if scale == "raw" and method in run.roc:
+            return run.roc[method]
+        if (method, scale) not in self._roc:
+            test = run.test_mask()
+            self._roc[(method, scale)] = api.roc_points(self.scores(method, scale)[test], run.labels[test])
+        return self._roc[(method, scale)]
 
 
 def best_threshold(run, method: str, scale: str) -> float | None:
@@ -141,9 +137,9 @@ def marked(s: np.ndarray, y: np.ndarray, keywords: list[str], thr: np.ndarray, t
     return out
 
 
-def describe(op: OperatingPoint, run, method: str, threshold_text: str) -> str:
+def describe(op: OperatingPoint, scaled: RunScales, method: str, threshold_text: str) -> str:
     """'t 0.70 (calibrated)' or 'per-keyword thresholds (validation, calibrated)'."""
-    scale = scale_of(run, op)
+    run, scale = scaled.run, scaled.scale_of(op)
     if op.mode == PER_KEYWORD:
         if per_keyword_available(run, method, scale):
             return f"per-keyword t (validation, {scale})"

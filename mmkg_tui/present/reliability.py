@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine import api
-from mmkg_tui.present.operating import scales_of
+from mmkg_tui.present.operating import RunScales
 from mmkg_tui.present.tables import metric_mean
 
 
@@ -35,15 +35,16 @@ def _f(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def reliability(run, method: str) -> Reliability:
-    """The curve of ``method`` on test images (first seed's calibrator)."""
+def reliability(scaled: RunScales, method: str) -> Reliability:
+    """The curve of ``method`` on test images (first seed's calibrator) of ``scaled.run``."""
+    run = scaled.run
     cal = (run.metrics.get(method) or {}).get("calibration") or {}
     brier, ece = metric_mean(cal, "brier"), metric_mean(cal, "ece")
     seeds = max(len(run.seeds), 1)
-    if "calibrated" not in scales_of(run):
+    if "calibrated" not in scaled.scales():
         empty = np.zeros(0)
         return Reliability(method, empty, empty, empty, brier, ece, seeds, note="the run keeps no calibrated scores")
     test = np.asarray(run.test_mask(), dtype=bool)
-    probs = run.scores_on(method, "calibrated")[test]
+    probs = scaled.scores(method, "calibrated")[test]
     mean_p, frac, pairs = api.reliability_curve(probs, run.labels[test])
     return Reliability(method, np.asarray(mean_p), np.asarray(frac), np.asarray(pairs), brier, ece, seeds)

@@ -41,13 +41,14 @@ def result_rows(session, run=None) -> list[tuple]:
     on the scale shown, on the run's test rows."""
     run = run if run is not None else session.run
     op = opp.operating_point(session)
-    scale = opp.scale_of(run, op)
+    scaled = session.scaled(run)
+    scale = scaled.scale_of(op)
     test = np.asarray(run.test_mask(), dtype=bool)
     rows = []
     for m in run.methods:
         metrics = run.metrics.get(m, {})
         best_t = opp.best_threshold(run, m, scale)
-        s, y = opp.scores(run, m, scale)[test], run.labels[test]
+        s, y = scaled.scores(m, scale)[test], run.labels[test]
         best = api.threshold_metrics(s, y, best_t) if best_t is not None else {}
         now = opp.metrics_at(s, y, opp.thresholds(run, m, scale, session.threshold, op.mode))
         rows.append((m, metric_mean(metrics, "micro_auc"), metric_mean(metrics, "macro_auc"),
@@ -117,12 +118,12 @@ class EvaluateView(StateView):
             return
         table.display = plots.display = True
         cfg = s.run.config
-        point = opp.describe(opp.operating_point(s), s.run, s.method, fmt_t(s.threshold))
+        point = opp.describe(opp.operating_point(s), s.scaled(), s.method, fmt_t(s.threshold))
         set_text(head, f"test images: {s.n_test:,}   {point}   selected {s.method}   "
                        f"({cfg.epochs} epochs, hidden {cfg.hidden}, seeds {cfg.seeds}; "
                        "best t chosen on validation, b applies it)")
         note_text = run_notes(s.run)
-        notes.update(note_text)
+        set_text(notes, note_text)
         notes.display = bool(note_text)
         self.fill_table()
         self.fill_compare()
@@ -140,15 +141,7 @@ class EvaluateView(StateView):
         changed cells are written and the table keeps its size (no layout pass)."""
         s = self.session
         table = self.query_one("#results-table", VimTable)
-        rows = [self._cells(row) for row in result_rows(s)]
-        keys = [row[0].plain for row in rows]
-        if [k.value for k in table.rows] != keys:
-            table.clear()
-            for cells in rows:
-                table.add_row(*cells, key=cells[0].plain)
-        else:
-            table.update_cells((cells[0].plain, col, value)
-                               for cells in rows for (_, col), value in zip(COLUMNS, cells))
+        keys = self._fill(table, result_rows(s))
         if s.method in keys and table.cursor_row != keys.index(s.method):
             with self.prevent(DataTable.RowHighlighted):
                 table.move_cursor(row=keys.index(s.method))
@@ -163,10 +156,21 @@ class EvaluateView(StateView):
         cfg = s.compare.config
         set_text(head, f"compared run {str(s.compare.created)[:19].replace('T', ' ')}: {cfg.epochs} epochs, "
                        f"hidden {cfg.hidden}, strategies {', '.join(cfg.strategies)}   (x in the run browser stops)")
-        table.clear()
-        for row in result_rows(s, s.compare):
-            cells = self._cells(row)
-            table.add_row(*cells, key=cells[0].plain)
+        self._fill(table, result_rows(s, s.compare))
+
+    def _fill(self, table: VimTable, results: list) -> list[str]:
+        """The rows of ``results`` (keyed by method), cell by cell when the methods are
+        those shown; returns the keys."""
+        rows = [self._cells(row) for row in results]
+        keys = [row[0].plain for row in rows]
+        if [k.value for k in table.rows] != keys:
+            table.clear()
+            for cells in rows:
+                table.add_row(*cells, key=cells[0].plain)
+        else:
+            table.update_cells((cells[0].plain, col, value)
+                               for cells in rows for (_, col), value in zip(COLUMNS, cells))
+        return keys
 
     def _cells(self, row: tuple) -> list:
         color = method_color(self.session.methods, row[0]).rstrip("+")
@@ -186,12 +190,13 @@ class EvaluateView(StateView):
     def draw_roc(self) -> None:
         """The static curves (once per run / method set); the marker moves separately."""
         s = self.session
-        scale = opp.scale_of(s.run, opp.operating_point(s))
-        curves = [(m, opp.roc(s.run, m, scale), "braille", method_color(s.methods, m)) for m in s.methods]
+        scale = s.scaled().scale_of(opp.operating_point(s))
+        curves = [(m, s.scaled().roc(m, scale), "braille", method_color(s.methods, m)) for m in s.methods]
         title = f"ROC ({scale}, micro, test) - dot: {s.method} at t"
         if s.compare is not None:  # the compared run's curves: same colours, dotted, "B:" labels
-            other = scale if scale in opp.scales_of(s.compare) else s.compare.score_scale
-            curves += [(f"B:{m}", opp.roc(s.compare, m, other), "dot", method_color(s.methods, m) if m in s.methods
+            compared = s.scaled(s.compare)
+            other = scale if scale in compared.scales() else s.compare.score_scale
+            curves += [(f"B:{m}", compared.roc(m, other), "dot", method_color(s.methods, m) if m in s.methods
                         else method_color(s.compare.methods, m)) for m in s.compare.methods]
 
         def draw(plt) -> None:
@@ -209,10 +214,10 @@ class EvaluateView(StateView):
         """The selected method's test scores on the scale shown, labels and thresholds."""
         s = self.session
         op = opp.operating_point(s)
-        scale = opp.scale_of(s.run, op)
+        scale = s.scaled().scale_of(op)
         test = np.asarray(s.test_mask, dtype=bool)
         thr = opp.thresholds(s.run, s.method, scale, s.threshold, op.mode)
-        return opp.scores(s.run, s.method, scale)[test], s.run.labels[test], thr
+        return s.scaled().scores(s.method, scale)[test], s.run.labels[test], thr
 
     def move_operating_point(self) -> None:
         now = opp.metrics_at(*self.test_operating())
@@ -254,7 +259,7 @@ class EvaluateView(StateView):
 
     def draw_reliability(self) -> None:
         """Calibrated probability against the fraction positive per bin, and the diagonal."""
-        rel = self.curve = reliability(self.session.run, self.session.method)
+        rel = self.curve = reliability(self.session.scaled(), self.session.method)
 
         def draw(plt) -> None:
             plt.title(rel.title())
@@ -277,11 +282,11 @@ class EvaluateView(StateView):
         if not s.has_run:
             return
         op = opp.operating_point(s)
-        scales = opp.scales_of(s.run)
+        scales = s.scaled().scales()
         if len(scales) < 2:
             self.app.notify(f"this run keeps only {s.run.score_scale} scores", severity="warning")
             return
-        op.scale = scales[(scales.index(opp.scale_of(s.run, op)) + 1) % len(scales)]
+        op.scale = scales[(scales.index(s.scaled().scale_of(op)) + 1) % len(scales)]
         self.draw_roc()  # the curves of the new scale (the marker moves with the threshold refresh)
         self.app.state_changed.publish("threshold")  # type: ignore[attr-defined]
 

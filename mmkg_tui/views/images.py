@@ -20,7 +20,7 @@ from textual.widgets import Checkbox, DataTable, Input, Static
 from mmkg_tui.present import operating as opp
 from mmkg_tui.present.query import Debouncer, parse_query
 
-from mmkg_tui.widgets.rendered import CachedRich
+from mmkg_tui.widgets.rendered import show_rich
 from mmkg_tui.widgets.base import StateView, fmt_t
 from mmkg_tui.widgets.lists import VimTable
 from mmkg_tui.widgets.picture import Picture
@@ -58,11 +58,12 @@ def image_predictions(session, row: int) -> tuple[list, str, bool] | None:
         return None
     run, i = session.run, int(session.eval_pos[row])
     op = opp.operating_point(session)
-    scale = opp.scale_of(run, op)
+    scaled = session.scaled()
+    scale = scaled.scale_of(op)
     thr = opp.thresholds(run, session.method, scale, session.threshold, op.mode)
-    preds = opp.marked(opp.scores(run, session.method, scale)[i], run.labels[i], run.keywords, thr)
+    preds = opp.marked(scaled.scores(session.method, scale)[i], run.labels[i], run.keywords, thr)
     per_kw = op.mode == opp.PER_KEYWORD and opp.per_keyword_available(run, session.method, scale)
-    return preds, opp.describe(op, run, session.method, fmt_t(session.threshold)), per_kw
+    return preds, opp.describe(op, scaled, session.method, fmt_t(session.threshold)), per_kw
 
 
 class ImagesView(StateView):
@@ -125,8 +126,7 @@ class ImagesView(StateView):
         else:  # threshold or method: only the predictions of the selected image change
             row = self.selected_row()
             if row is not None:
-                kw = self.query_one("#image-keywords", Static)
-                kw.update(CachedRich(kw, self.keywords_renderable(row)))
+                show_rich(self.query_one("#image-keywords", Static), self.keywords_renderable(row))
             if reason == "method":  # the learned space follows the method
                 self.query_one(SimilarPanel).request(row, self.session.method)
 
@@ -186,8 +186,8 @@ class ImagesView(StateView):
         t.add_row("split", s.split_of(row))
         for k, v in s.attributes(row).items():
             t.add_row(k, v)
-        facts.update(CachedRich(facts, t))  # rendered once per width, not per layout pass
-        kw.update(CachedRich(kw, self.keywords_renderable(row)))
+        show_rich(facts, t)  # rendered once per width; a layout pass only when a height changes
+        show_rich(kw, self.keywords_renderable(row))
 
     def keywords_renderable(self, row: int):
         s = self.session

@@ -92,7 +92,7 @@ class SuspectsView(StateView):
         self.query_one("#suspects-head", Static).update(f"scoring {self.kind} tags (out-of-fold)...")
         self.compute(ctx, self.kind, self.path)
 
-    @work(thread=True, exclusive=True, group="suspects", name="suspects")
+    @work(thread=True, exclusive=True, group="suspects", name="suspects", description="suspects")  # no repr of ctx
     def compute(self, ctx, kind: str, path: Path) -> None:
         decided = set()
         if path.is_file():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.visual import visualize
 from textual.widget import Widget
 
 
@@ -83,11 +84,20 @@ def fmt_t(threshold: float) -> str:
 
 
 def set_text(widget: Any, content: Any) -> None:
-    """``Static.update`` without a layout pass when a string keeps its length (a
-    threshold or a metric changing digits): the widget keeps its size, so only it
-    is redrawn."""
+    """``Static.update`` without a layout pass when the widget keeps its size: a string
+    of the same length (a threshold or a metric changing digits), or new text that
+    wraps to as many lines in a widget whose width comes from its container (a
+    heading naming the next keyword). Only the widget is redrawn then."""
     old = widget.content
-    same = isinstance(content, str) and isinstance(old, str) and len(old) == len(content)
-    if same and old == content:
+    if isinstance(content, str) and isinstance(old, str) and old == content:
         return
-    widget.update(content, layout=not same)
+    widget.update(content, layout=not _same_size(widget, old, content))
+
+
+def _same_size(widget: Any, old: Any, new: Any) -> bool:
+    if isinstance(new, str) and isinstance(old, str) and len(old) == len(new):
+        return True
+    width, rule = widget.content_size.width, widget.styles.width
+    if width <= 0 or (rule is not None and rule.is_auto):  # never laid out, or sized by its content
+        return False
+    return widget.visual.get_height(widget.styles, width) == visualize(widget, new).get_height(widget.styles, width)

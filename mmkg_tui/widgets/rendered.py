@@ -7,6 +7,10 @@ the Overview's tables cost ~0.3 s of start-up on the demo. ``CachedRich`` render
 width once, without the widget's base style, and applies that style to the kept lines
 (what Textual's own wrapper does to the segments); a new content is a new
 ``CachedRich``, so nothing stale survives an update.
+
+``show_rich`` puts one on a Static and asks for a layout pass only when the content's
+height at the Static's width changes: moving to the next image redraws its facts and
+keywords without laying out the whole screen (the width comes from the container).
 """
 
 from __future__ import annotations
@@ -58,6 +62,16 @@ class CachedRich(RichVisual):
             base = style.rich_style
             _bounded(self._styled)[key] = [strip.apply_style(base) for strip in self.lines(width)]
         return self._styled[key][:height]
+
+
+def show_rich(static: Any, renderable: Any) -> CachedRich:
+    """``static.update(CachedRich(static, renderable))``, with a layout pass only when the
+    height at the current content width changes (or the Static was never laid out)."""
+    new = CachedRich(static, renderable)
+    old, width = static.content, static.content_size.width
+    same = isinstance(old, CachedRich) and width > 0 and old.get_height(None, width) == new.get_height(None, width)
+    static.update(new, layout=not same)
+    return new
 
 
 def _bounded(cache: dict) -> dict:

@@ -131,7 +131,9 @@ class SimilarPanel(Vertical):
             return
         self.compute(self.ctx, self.lock, self.row, self.method)
 
-    @work(thread=True, exclusive=True, group="similar", name="similar images")
+    # description given: without it Textual builds one from repr() of the arguments, and the
+    # context's numpy arrays cost seconds to print on every settled selection
+    @work(thread=True, exclusive=True, group="similar", name="similar images", description="similar images")
     def compute(self, ctx, lock, row: int, method: str | None) -> None:
         results = {name: neighbours(ctx, lock, row, name, method) for name in SPACES}
         self.post_message(self.Found(row, method, results))

@@ -115,13 +115,13 @@ async def test_roc_curve_is_on_the_scale_shown_so_the_operating_point_lies_on_it
         run, m = app.session.run, app.session.method
         test = run.test_mask()
         for scale, scores in (("calibrated", run.scores[m]), ("raw", run.raw_scores[m])):
-            curve = opp.roc(run, m, scale)
+            curve = app.session.scaled().roc(m, scale)
             expect = api.roc_points(scores[test], run.labels[test])
             assert all(np.array_equal(a, b) for a, b in zip(curve, expect))
             t = float(np.quantile(scores[test], 0.9))
             at = api.threshold_metrics(scores[test], run.labels[test], t)
             assert abs(_tpr_on_curve(curve, at["fpr"]) - at["tpr"]) < 0.02
-        assert np.array_equal(opp.roc(run, m, "raw")[0], run.roc[m][0])  # the stored raw curve
+        assert np.array_equal(app.session.scaled().roc(m, "raw")[0], run.roc[m][0])  # the stored raw curve
         title = []
         plot = app.screen.query_one("#roc-plot")
         real = plot.set_static

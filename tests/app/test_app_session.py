@@ -123,3 +123,23 @@ def test_app_reaches_the_engine_only_through_the_facade():
             bad += [f"{path.relative_to(root)}: {n}" for n in names if n.split(".")[0] == "engine" and n != "engine.api"]
     assert len(files) > 10
     assert bad == []
+
+
+@needs_learning
+def test_other_scale_scores_are_kept_per_run_on_the_session(session):
+    """The other scale's scores live on the Session, one cache per run shown: computed
+    once, and dropped with the run (no module-level cache keyed by object ids)."""
+    import dataclasses
+
+    run = session.run
+    session = open_session(LoadRequest(dataset=session.dataset, run=run, reopen_last=False), threshold=0.5)
+    other = next(s for s in session.scaled().scales() if s != run.score_scale)
+    kept = session.scaled()
+    first = kept.scores(session.method, other)
+    assert session.scaled() is kept and kept.scores(session.method, other) is first  # computed once
+    assert np.allclose(first, run.scores_on(session.method, other))
+    copy = dataclasses.replace(run)
+    session.set_run(copy)
+    assert session.scaled() is not kept and session.scaled().run is copy  # the old run's cache went with it
+    session.set_compare(run, None)
+    assert session.scaled(run) is session.compare_scales and session.compare_scales.run is run
