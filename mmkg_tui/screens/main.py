@@ -18,7 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Input, TabbedContent, TabPane
 
 from mmkg_tui.widgets.base import StateView
-from mmkg_tui.widgets.footer import SteadyFooter
+from mmkg_tui.widgets.footer import KeyFooter
 from mmkg_tui.widgets.topbar import TopBar
 
 
@@ -101,7 +101,7 @@ class MainScreen(Screen):
                 with TabPane(f"{spec.key} {spec.title}", id=spec.id):
                     if spec.id == self.initial:
                         yield spec.build(self.train_defaults)
-        yield SteadyFooter(compact=True)
+        yield KeyFooter(keep=("app.help", "app.quit"))
 
     def on_mount(self) -> None:
         self.call_after_refresh(self.app.main_shown.set)  # the graph build may start now

@@ -128,6 +128,8 @@ async def test_five_j_presses_in_images_show_the_fifth_image_after_one_load():
 
 
 async def test_view_switches_keep_the_footer_keys_and_training_changes_them():
+    from mmkg_tui.widgets.footer import KeyFooter
+
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -135,26 +137,31 @@ async def test_view_switches_keep_the_footer_keys_and_training_changes_them():
             await pilot.press(key)
         await pilot.press("1")
         await pilot.pause()
-        before = list(app.screen.query("FooterKey"))
+        footer = app.screen.query_one(KeyFooter)
+        before, refreshes = footer.entries, []
+        real = footer.refresh
+        footer.refresh = lambda *a, **k: (refreshes.append(k.get("layout", False)), real(*a, **k))[1]
         for key in "3414":  # Overview, Keywords and Train share the app's keys
             await pilot.press(key)
         await pilot.pause()
-        assert list(app.screen.query("FooterKey")) == before  # the same widgets: no recompose
+        assert footer.entries is before and refreshes == []  # nothing redrawn
         await pilot.press("5")  # Evaluate adds its own keys (c, p, l): the footer follows
         await pilot.pause()
-        assert "scale" in [k.description for k in app.screen.query("FooterKey")]
+        assert "scale" in [e.description for e in footer.entries]
+        assert refreshes and not any(refreshes)  # redrawn, never a layout pass
+        assert len(app.screen.query("FooterKey")) == 0  # one widget, no key widgets
         await pilot.press("1")
         await pilot.pause()
-        assert "scale" not in [k.description for k in app.screen.query("FooterKey")]
+        assert "scale" not in [e.description for e in footer.entries]
         app.training = True  # bindings change: esc cancels, r is gone
         await pilot.pause()
         await pilot.pause()
-        labels = [k.description for k in app.screen.query("FooterKey")]
+        labels = [e.description for e in footer.entries]
         assert "cancel" in labels and "train" not in labels
         app.training = False
         await pilot.pause()
         await pilot.pause()
-        labels = [k.description for k in app.screen.query("FooterKey")]
+        labels = [e.description for e in footer.entries]
         assert "train" in labels and "cancel" not in labels
 
 
@@ -178,3 +185,25 @@ async def test_the_next_keywords_ranking_is_written_in_place_and_opens_the_right
         await pilot.pause()
         assert app.screen.current_view == "images"
         assert app.screen.query_one("#images-view").selected_row() == ranking[1][0]
+
+
+async def test_footer_click_presses_the_key_and_keys_that_do_not_fit_are_left_out_whole():
+    from textual.events import MouseDown
+
+    from mmkg_tui.widgets.footer import KeyFooter
+
+    app = make_app()
+    async with app.run_test(size=(60, 24)) as pilot:
+        await ready(pilot)
+        footer = app.screen.query_one(KeyFooter)
+        footer.render()
+        drawn = footer.drawn
+        assert 0 < len(drawn) < len(footer.entries)  # at 60 columns some keys are left out
+        assert drawn[-1].palette and footer.spans[-1][1] <= 60  # the palette key at the right edge
+        text = footer.render().plain
+        assert all(text[start:end] == entry.label for start, end, entry in footer.spans)  # whole keys
+        help_key = next((s, e) for s, e, entry in footer.spans if entry.description == "help")
+        footer.post_message(MouseDown(footer, help_key[0] + 1, 0, 0, 0, 1, False, False, False))
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.__class__.__name__ != "MainScreen"  # help opened
