@@ -1,9 +1,11 @@
 """Honest link-prediction evaluation: image x keyword cosine scores vs ground truth.
 
-Every curve, AUC and average precision comes from scikit-learn. The only
-hand-written parts are plain counts at a threshold (``threshold_metrics`` and
-``per_keyword_metrics``, fast enough for the app to recompute as a slider moves);
-the tests check them against ``sklearn.metrics.precision_recall_fscore_support``.
+Curves and the pooled (micro) AUC come from scikit-learn. Hand-written, and checked
+against scikit-learn by the tests: plain counts at a threshold (``threshold_metrics``
+and ``per_keyword_metrics``, fast enough for the app to recompute as a slider moves;
+against ``precision_recall_fscore_support``), and the per-keyword ROC AUC and
+average precision of all keywords at once (engine.core.columns: one scikit-learn call
+per keyword was more than half of a default run).
 
 * micro = pooled counts over every (image, keyword) pair, not a weighted mean.
 * macro ROC AUC = mean over keywords that have both classes in the evaluated rows.
@@ -25,6 +27,7 @@ from dataclasses import asdict, is_dataclass
 
 import numpy as np
 
+from engine.core.columns import column_ap, column_auc
 from engine.evaluation.calibration import brier_score, expected_calibration_error, fit_calibration
 from engine.evaluation.ranking import image_ranking, keyword_retrieval
 from engine.evaluation.results import (
@@ -102,19 +105,13 @@ def best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
 
 def keyword_auc(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """(K,) ROC AUC per keyword; NaN where the rows hold only one class."""
-    from sklearn.metrics import roc_auc_score
-
-    y_cols, s_cols = _columns(labels, scores)
-    out = np.full(len(y_cols), np.nan)
-    for k, (y, s) in enumerate(zip(y_cols, s_cols)):
-        if y.any() and not y.all():
-            out[k] = roc_auc_score(y, s)
-    return out
+    return column_auc(scores, labels)
 
 
-def _columns(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keyword columns as contiguous rows (per-column scikit-learn calls run faster on them)."""
-    return np.ascontiguousarray(np.asarray(labels, dtype=bool).T), np.ascontiguousarray(np.asarray(scores).T)
+def mean_ap(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Mean over keywords with a positive of the average precision (NaN if none)."""
+    aps = column_ap(scores, labels)
+    return float(np.nanmean(aps)) if np.isfinite(aps).any() else float("nan")
 
 
 def ranking_metrics(scores: np.ndarray, labels: np.ndarray, aucs: np.ndarray | None = None) -> dict[str, float]:
@@ -122,18 +119,19 @@ def ranking_metrics(scores: np.ndarray, labels: np.ndarray, aucs: np.ndarray | N
 
     ``aucs``: this matrix's ``keyword_auc`` when the caller already has it (not recomputed).
     """
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
     labels = np.asarray(labels, dtype=bool)
-    y = labels.ravel()
-    micro = float(roc_auc_score(y, scores.ravel())) if y.any() and not y.all() else float("nan")
     if aucs is None:
         aucs = keyword_auc(scores, labels)
     macro = float(np.nanmean(aucs)) if np.isfinite(aucs).any() else float("nan")
-    y_cols, s_cols = _columns(labels, scores)
-    aps = [average_precision_score(y, s) for y, s in zip(y_cols, s_cols) if y.any()]
-    mean_ap = float(np.mean(aps)) if aps else float("nan")
-    return {"micro_auc": micro, "macro_auc": macro, "map": mean_ap}
+    return {"micro_auc": micro_auc(scores, labels), "macro_auc": macro, "map": mean_ap(scores, labels)}
+
+
+def micro_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """ROC AUC of every (image, keyword) pair pooled (scikit-learn); NaN with one class."""
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(labels, dtype=bool).ravel()
+    return float(roc_auc_score(y, np.asarray(scores).ravel())) if y.any() and not y.all() else float("nan")
 
 
 def roc_points(scores: np.ndarray, labels: np.ndarray, max_points: int = ROC_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -183,13 +181,7 @@ def _best_or(scores: np.ndarray, labels: np.ndarray, fallback: float) -> float:
 
 def _validation_metrics(scores: np.ndarray, labels: np.ndarray) -> ValidationMetrics:
     """Micro ROC AUC and mAP of the validation rows (what methods are compared by)."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
-    y = labels.ravel()
-    micro = float(roc_auc_score(y, scores.ravel())) if y.any() and not y.all() else float("nan")
-    y_cols, s_cols = _columns(labels, scores)
-    aps = [average_precision_score(yc, sc) for yc, sc in zip(y_cols, s_cols) if yc.any()]
-    return ValidationMetrics(micro, float(np.mean(aps)) if aps else float("nan"))
+    return ValidationMetrics(micro_auc(scores, labels), mean_ap(scores, labels))
 
 
 def _test_metrics(raw_test, named_test, p_test, y_test, thr, user_threshold, kw_thr, aucs,

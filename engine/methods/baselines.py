@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.core.columns import column_ap
 from engine.core.errors import ConfigError
 
 __all__ = [
@@ -254,12 +255,10 @@ BLEND_GRID = tuple(i / 10 for i in range(11))  # scene-prior weight candidates, 
 
 
 def mean_average_precision(y: np.ndarray, s: np.ndarray) -> float:
-    """Mean over keyword columns with a positive of scikit-learn's average precision (NaN if none)."""
-    from sklearn.metrics import average_precision_score
-
-    y = np.asarray(y, dtype=bool)
-    aps = [average_precision_score(y[:, k], s[:, k]) for k in range(y.shape[1]) if y[:, k].any()]
-    return float(np.mean(aps)) if aps else float("nan")
+    """Mean over keyword columns with a positive of the average precision (scikit-learn's
+    definition, all columns at once: engine.core.columns); NaN if none."""
+    aps = column_ap(s, y)
+    return float(np.nanmean(aps)) if np.isfinite(aps).any() else float("nan")
 
 
 def choose_on_validation(candidates, score_of) -> tuple[object, dict]:
