@@ -63,11 +63,11 @@ def stable_app(*, run: bool = True, **kwargs):
 
 
 async def settle(pilot, rounds: int = 3) -> None:
-    """Run the debounced work now (picture loads, similar-image searches wait for the
-    selection to settle) and wait for its workers: a snapshot must not depend on how
-    fast the machine got through the key presses."""
+    """Run the debounced work now (picture loads, similar-image searches and the
+    keyword ranking wait for the selection to settle) and wait for its workers: a
+    snapshot must not depend on how fast the machine got through the key presses."""
     for _ in range(rounds):
-        for widget in pilot.app.screen.query("Picture, SimilarPanel"):
+        for widget in pilot.app.screen.query("Picture, SimilarPanel, KeywordsView"):
             widget.settle.flush()
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()

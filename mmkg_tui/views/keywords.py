@@ -1,22 +1,26 @@
 """Keywords: the vocabulary with prevalence and per-keyword precision / recall (test
 rows, at the threshold) and AUC; the selected keyword ranks held-out images by score
-(hero images), true holders marked."""
+(hero images), true holders marked. Moving in the keyword list moves at once; the
+ranking (200 rows rewritten) follows once the selection settles (50 ms), or at once on
+enter or when the ranking gets the focus."""
 
 from __future__ import annotations
 
 import numpy as np
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from mmkg_tui.present.query import Debouncer
 from mmkg_tui.widgets.base import StateView, fmt, fmt_t, no_run_hint, set_text
 from mmkg_tui.widgets.lists import VimTable
 
 
 RANKING_COLUMNS = ("rank", "image", "scene", "score", "true", "pred")
+SETTLE_S = 0.05  # the ranking follows the keyword list once the selection rests this long
 
 
 class KeywordsView(StateView):
@@ -35,6 +39,7 @@ class KeywordsView(StateView):
             yield VimTable(id="ranking-table")
 
     def on_mount(self) -> None:
+        self.settle = Debouncer(self.set_timer, self.show_ranking, SETTLE_S)
         t = self.query_one("#keyword-table", VimTable)
         for label, key in (("keyword", "kw"), ("images", "n"), ("prev %", "prev"),
                            ("P@t", "p"), ("R@t", "r"), ("AUC", "auc")):
@@ -152,13 +157,18 @@ class KeywordsView(StateView):
 
     @on(DataTable.RowSelected, "#keyword-table")
     def _keyword_chosen(self, _event: DataTable.RowSelected) -> None:
+        self.settle.flush()
         ranking = self.query_one("#ranking-table", VimTable)
         if ranking.row_count:
             ranking.focus()
 
     @on(DataTable.RowHighlighted, "#keyword-table")
     def _keyword(self, _event) -> None:
-        self.show_ranking()
+        self.settle()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if event.widget.id == "ranking-table":
+            self.settle.flush()  # never a stale ranking under the cursor
 
 
 def _mark(holds: bool, above: bool) -> Text:

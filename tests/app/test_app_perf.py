@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from app_helpers import SIZE, isolated_home, make_app, ready  # noqa: F401
+from app_helpers import SIZE, isolated_home, make_app, ready, settle  # noqa: F401
 from PIL import Image as PILImage
 from textual.app import App
 
@@ -174,7 +174,7 @@ async def test_the_next_keywords_ranking_is_written_in_place_and_opens_the_right
         view = app.screen.query_one("#keywords-view")
         table = app.screen.query_one("#ranking-table")
         await pilot.press("j", "j")
-        await pilot.pause()
+        await settle(pilot)
         s, k = app.session, view.selected_keyword()
         ranking = s.ranking(k)
         assert table.row_count == len(ranking) and view.ranked_rows == [row for row, _, _ in ranking]
@@ -207,3 +207,29 @@ async def test_footer_click_presses_the_key_and_keys_that_do_not_fit_are_left_ou
         await pilot.pause()
         await pilot.pause()
         assert app.screen.__class__.__name__ != "MainScreen"  # help opened
+
+
+async def test_keyword_ranking_follows_once_the_selection_settles_and_at_once_on_enter():
+    app = make_app(threshold=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        view = app.screen.query_one("#keywords-view")
+        fills = []
+        real = view.show_ranking
+        view.show_ranking = lambda: (fills.append(view.selected_keyword()), real())[1]
+        view.settle.callback = view.show_ranking
+        view.settle.delay = 60.0  # a pause that never comes during the test: only flushes fill
+        await pilot.press("j", "j", "j")
+        assert fills == []  # three moves, no ranking rewritten yet
+        await pilot.press("enter")  # enter: the ranking of the keyword under the cursor, at once
+        await pilot.pause()
+        assert fills == [view.selected_keyword()]
+        assert app.focused is app.screen.query_one("#ranking-table")
+        assert view.ranked_rows == [row for row, _, _ in app.session.ranking(view.selected_keyword())]
+        await pilot.press("shift+tab", "j")  # back to the list, move: pending again
+        assert len(fills) == 1
+        await pilot.press("tab")  # focusing the ranking flushes it
+        await pilot.pause()
+        assert fills[-1] == view.selected_keyword() and len(fills) == 2

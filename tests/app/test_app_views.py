@@ -11,6 +11,7 @@ from app_helpers import (  # noqa: F401
     needs_learning,
     plain,
     ready,
+    settle,
     tiny_run,
     tiny_world,
     until,
@@ -188,7 +189,7 @@ async def test_keyword_selection_ranks_images_with_holders_marked():
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("3", "j", "j")
-        await pilot.pause()
+        await settle(pilot)
         view = app.screen.query_one("#keywords-view")
         s = app.session
         counts = s.dataset.keyword_counts()
