@@ -17,7 +17,23 @@ def _log_text(app) -> str:
     return "\n".join(str(line.text) for line in app.screen.query_one("#train-log").lines)
 
 
-async def test_start_then_escape_cancels_and_keeps_no_run():
+def _train_until_cancelled(monkeypatch) -> None:
+    """Training that lasts until it is cancelled (bounded at 60 s): these tests need it
+    running when the next key comes, whatever the machine's speed (500 real epochs
+    ended early once validation-based stopping got fast)."""
+
+    def running(dataset, features, config, *, cancel=None):
+        for _ in range(1200):
+            if cancel.wait(0.05):
+                raise api.Cancelled()
+        raise AssertionError("the training was never cancelled")
+        yield  # pragma: no cover  (a generator, like the real one)
+
+    monkeypatch.setattr(api, "iter_experiment", running)
+
+
+async def test_start_then_escape_cancels_and_keeps_no_run(monkeypatch):
+    _train_until_cancelled(monkeypatch)
     app = make_app(run=False, train_defaults={"hidden": 32, "out_dim": 32, "epochs": 500})
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -127,7 +143,8 @@ async def test_invalid_settings_are_reported_before_any_work():
         assert "fanout" in _log_text(app) or "fan-out" in _log_text(app)
 
 
-async def test_quit_while_training_asks_first():
+async def test_quit_while_training_asks_first(monkeypatch):
+    _train_until_cancelled(monkeypatch)
     app = make_app(run=False, train_defaults={"hidden": 32, "out_dim": 32, "epochs": 500})
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
