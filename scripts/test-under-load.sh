@@ -35,7 +35,12 @@ run_round() {  # round log
 status=0
 report() {  # round log rc
     echo "== round $1/$ROUNDS ended $(date -u +%H:%M:%S), rc $3: $(tail -n 1 "$2")"
-    [ "$3" -eq 0 ] || { status=1; grep -E "^(FAILED|ERROR)" "$2"; }
+    if [ "$3" -ne 0 ]; then
+        status=1
+        grep -E "^(FAILED|ERROR)" "$2"
+        kept="test-under-load-round$1-$(date -u +%Y%m%dT%H%M%S).log"
+        cp "$2" "$kept" && echo "   full output of the round kept in $kept"
+    fi
 }
 if [ "$PARALLEL" -eq 1 ]; then
     for round in $(seq 1 "$ROUNDS"); do
