@@ -40,11 +40,11 @@ class FooterEntry:
         return FooterEntry(self.key, self.display, "", self.enabled, self.palette, self.binding_id)
 
 
-def shown_keys(app, screen: Screen, show_palette: bool = True) -> tuple[FooterEntry, ...]:
+def shown_keys(app, screen: Screen) -> tuple[FooterEntry, ...]:
     """What the footer shows for ``screen``: one entry per action of the shown
     bindings (the first binding of an action, like Textual's Footer), then the command
     palette's key."""
-    palette = app.COMMAND_PALETTE_BINDING if show_palette and app.ENABLE_COMMAND_PALETTE else None
+    palette = app.COMMAND_PALETTE_BINDING if app.ENABLE_COMMAND_PALETTE else None
     entries, actions = [], set()
     palette_entry = None
     for key, (_node, binding, enabled, _tooltip) in screen.active_bindings.items():
