@@ -87,7 +87,7 @@ def main(argv=None) -> dict:
     from engine.graph.knowledge import build_graph
     from engine.graph.reconnect import TrainGraphInfo, enlarged_graph, get_strategy
     from engine.graph.split import split_images, training_graph
-    from engine.learn.model import full_inference
+    from engine.learn.model import full_inference, unseen_inference
     from engine.methods.baselines import BaselineInput, baseline_scores
     from engine.methods.scoring import cosine_scores
 
@@ -98,7 +98,7 @@ def main(argv=None) -> dict:
     hom = to_homogeneous(training_graph(kg.g, split.train), split.train)
     model = train(hom, cfg)
     with torch.no_grad():
-        z = full_inference(model, hom.g)
+        z, states = full_inference(model, hom.g, keep_states=True)
     lo, hi = hom.keyword_range
     kw = z[lo:hi].numpy()
     eval_rows = np.concatenate([split.val, split.test])
@@ -108,8 +108,7 @@ def main(argv=None) -> dict:
     for strat in cfg.strategies:
         src, dst = get_strategy(strat)(info, eval_rows, features, ds, cfg)
         g2 = enlarged_graph(hom, eval_rows, features, src, dst)
-        zz = full_inference(model, g2, groups=[torch.arange(n), torch.arange(n, n + len(eval_rows))])
-        scores[f"sage_{strat}"] = cosine_scores(zz[n:].numpy(), kw)
+        scores[f"sage_{strat}"] = cosine_scores(unseen_inference(model, g2, n, states).numpy(), kw)
     inp = BaselineInput(ds, features, split.train, split.val, eval_rows)
     for name in cfg.baseline_methods:
         scores[name] = baseline_scores(name, inp)

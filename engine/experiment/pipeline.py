@@ -58,6 +58,7 @@ class _Trained:
     model: Any
     history: list[float]
     keyword_embeddings: np.ndarray  # (K, D) from the training graph
+    states: list = field(default_factory=list)  # the training graph's layer states (engine.learn.model.unseen_inference)
     best_epoch: int | None = None  # the epoch chosen on validation (None: no selection)
     blend_weights: dict[str, float] = field(default_factory=dict)  # sage method -> CLIP weight chosen on validation
 
@@ -101,18 +102,19 @@ def _train(dataset, features, kg, config: ExperimentConfig, seed: int, seed_inde
                                  n_seeds=config.seeds, cancel=cancel, on_epoch_end=scorer)
     model, history = res.model, res.history
     yield StageProgress("inference", 0, 1, "full-neighbourhood inference on the training graph")
-    keyword_embeddings = _keyword_embeddings(model, hom, cancel)
+    keyword_embeddings, states = _keyword_embeddings(model, hom, cancel)
     yield StageProgress("inference", 1, 1)
-    return _Trained(split, hom, model, history, keyword_embeddings, res.best_epoch)
+    return _Trained(split, hom, model, history, keyword_embeddings, states, res.best_epoch)
 
 
-def _keyword_embeddings(model, hom, cancel=None) -> np.ndarray:
-    """(K, D) keyword embeddings of ``model`` by full inference on the training graph."""
+def _keyword_embeddings(model, hom, cancel=None) -> tuple[np.ndarray, list]:
+    """((K, D) keyword embeddings of ``model`` by full inference on the training graph,
+    the graph's layer states for embedding unseen images)."""
     from engine.learn.model import full_inference
 
-    z_train = full_inference(model, hom.g, cancel=cancel)
+    z_train, states = full_inference(model, hom.g, cancel=cancel, keep_states=True)
     lo, hi = hom.keyword_range
-    return z_train[lo:hi].numpy()
+    return z_train[lo:hi].numpy(), states
 
 
 def _eval_rows(dataset, split) -> EvalRows:
@@ -150,10 +152,8 @@ def _sage_scores(dataset, features, strategies: tuple[str, ...], config: Experim
                  rows: np.ndarray, cancel):
     """Generator: reconnect the unseen rows per strategy and embed them in the enlarged
     graph; returns (scores, image embeddings) keyed ``sage_<strategy>``."""
-    import torch
-
     from engine.graph.reconnect import TrainGraphInfo, enlarged_graph, get_strategy
-    from engine.learn.model import full_inference
+    from engine.learn.model import unseen_inference
 
     hom = trained.hom
     info = TrainGraphInfo.from_hom(hom)
@@ -164,8 +164,7 @@ def _sage_scores(dataset, features, strategies: tuple[str, ...], config: Experim
         check_cancel(cancel)
         src, dst = get_strategy(strat)(info, rows, features, dataset, config)
         g2 = enlarged_graph(hom, rows, features, src, dst)
-        z = full_inference(trained.model, g2, groups=[torch.arange(n), torch.arange(n, n + len(rows))], cancel=cancel)
-        emb = z[n:].numpy()
+        emb = unseen_inference(trained.model, g2, n, trained.states, cancel=cancel).numpy()
         img_emb[f"sage_{strat}"] = emb
         scores[f"sage_{strat}"] = cosine_scores(emb, trained.keyword_embeddings)
         if config.blend:
@@ -366,7 +365,7 @@ def evaluate_trained(dataset, features, config: ExperimentConfig, split, hom, mo
     config.validate()
     plan = _plan(dataset, config)
     model.eval()
-    trained = _Trained(split, hom, model, list(history), _keyword_embeddings(model, hom))
+    trained = _Trained(split, hom, model, list(history), *_keyword_embeddings(model, hom))
     events = _score_trained(dataset, features, config, plan, trained, config.seed, None)
     while True:
         try:

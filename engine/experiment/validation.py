@@ -48,16 +48,16 @@ class EpochScorer:
         self.history: list[float] = []
 
     def __call__(self, model, epoch: int) -> float:
-        import torch
-
-        from engine.learn.model import full_inference
+        from engine.learn.model import full_inference, unseen_inference
 
         n = self.hom.num_nodes
         lo, hi = self.hom.keyword_range
+        z, states = full_inference(model, self.hom.g, keep_states=True)  # the training graph, once for all strategies
+        keywords = z[lo:hi].numpy()
         per = []
         for g2 in self.graphs:
-            z = full_inference(model, g2, groups=[torch.arange(n), torch.arange(n, n + self.n_val)])
-            per.append(selection_score(cosine_scores(z[n:].numpy(), z[lo:hi].numpy()), self.labels, self.metric))
+            images = unseen_inference(model, g2, n, states).numpy()
+            per.append(selection_score(cosine_scores(images, keywords), self.labels, self.metric))
         score = float(np.mean(per))
         self.history.append(score)
         return score

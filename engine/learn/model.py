@@ -145,8 +145,18 @@ class InEdges:
     """
 
     def __init__(self, g) -> None:
-        n = g.num_nodes()
-        u, v = (t.numpy().astype(np.int64, copy=False) for t in g.edges(order="eid"))
+        u, v = g.edges(order="eid")
+        self._index(u, v, g.num_nodes())
+
+    @classmethod
+    def of_edges(cls, u: torch.Tensor, v: torch.Tensor, n: int) -> InEdges:
+        """The same index over the edges ``u[e] -> v[e]`` (in edge-id order) of a graph of ``n`` nodes."""
+        self = cls.__new__(cls)
+        self._index(u, v, n)
+        return self
+
+    def _index(self, u, v, n: int) -> None:
+        u, v = (t.numpy().astype(np.int64, copy=False) for t in (u, v))
         order = (v * n + u).argsort(kind="stable")
         self.n = n
         self.u = u[order]
@@ -236,7 +246,8 @@ def _weighted_block(model: SageModel, edges: InEdges, nodes: torch.Tensor, x: to
 
 
 @torch.no_grad()
-def full_inference(model: SageModel, g, *, batch_size: int | None = None, groups=None, cancel=None) -> torch.Tensor:
+def full_inference(model: SageModel, g, *, batch_size: int | None = None, groups=None, cancel=None,
+                   keep_states: bool = False):
     """Every node's embedding with full neighbourhoods, one layer at a time (as
     DGL's link_pred.py inference).
 
@@ -249,6 +260,9 @@ def full_inference(model: SageModel, g, *, batch_size: int | None = None, groups
     group's batching depends only on the group's own in-edges, so the nodes of one
     group get bit-identical results whatever the other groups hold (used to add
     unseen images to the trained graph).
+
+    ``keep_states``: return ``(embeddings, states)``, ``states`` being the inputs of
+    layers 1..L-1 of every node, for ``unseen_inference``.
     """
     model.eval()
     x = g.ndata["feat"]
@@ -262,7 +276,10 @@ def full_inference(model: SageModel, g, *, batch_size: int | None = None, groups
     reuse = g.num_edges() <= REUSE_BLOCKS_MAX_EDGES
     blocks: dict[int, tuple] = {}
     whole = len(batches) == 1 and edges.is_all(batches[0].numpy())  # one block of every node, in order
+    states = []
     for i in range(model.n_layers):
+        if keep_states and i:
+            states.append(h)
         out = None if whole else torch.zeros(n, model.layers[i]._out_feats)
         for j, nodes in enumerate(batches):
             if cancel is not None and cancel.is_set():
@@ -277,8 +294,52 @@ def full_inference(model: SageModel, g, *, batch_size: int | None = None, groups
                 out[nodes] = res
         h = out
     if whole:
-        return model.finish(h, x)
-    z = torch.empty(n, h.shape[1])
-    for nodes in groups:
-        z[nodes] = model.finish(h[nodes], x[nodes])
-    return z
+        z = model.finish(h, x)
+    else:
+        z = torch.empty(n, h.shape[1])
+        for nodes in groups:
+            z[nodes] = model.finish(h[nodes], x[nodes])
+    return (z, states) if keep_states else z
+
+
+@torch.no_grad()
+def unseen_inference(model: SageModel, g, n: int, states: list[torch.Tensor], *, batch_size: int | None = None,
+                     cancel=None) -> torch.Tensor:
+    """Embeddings of the nodes ``n..`` that ``g`` adds to a graph of ``n`` nodes whose
+    layer states ``full_inference(..., keep_states=True)`` returned.
+
+    The added nodes' in-edges may come from any node, but the first ``n`` nodes must
+    have no in-edge from an added node (``enlarged_graph``: reconnection edges point
+    into unseen images only), so their states are those of the smaller graph and are
+    not computed again. Bit-identical to ``full_inference(model, g, groups=[arange(n),
+    arange(n, N)])[n:]``: the added nodes are batched and blocked the same way.
+    """
+    model.eval()
+    x, ntype = g.ndata["feat"], g.ndata["ntype"]
+    total = g.num_nodes()
+    added = torch.arange(n, total, dtype=torch.int64)
+    if not len(added):
+        return torch.empty(0, model.skip.out_features)
+    if len(states) != model.n_layers - 1 or any(st.shape[0] != n for st in states):
+        raise ValueError(f"states of {len(states)} layer(s) do not belong to a {model.n_layers}-layer "
+                         f"model over {n} nodes (use full_inference(..., keep_states=True))")
+    u, v, eid = g.in_edges(added, form="all")
+    order = eid.argsort()
+    edges = InEdges.of_edges(u[order], v[order], total)
+    batches = _batches(edges, [added], batch_size)
+    blocks = [edges.block(nodes.numpy()) for nodes in batches]
+    blocks = [(torch.arange(total) if src is None else src, block) for src, block in blocks]  # n == 0: all nodes
+    h_added = model.input(x[n:], ntype[n:])
+    for i in range(model.n_layers):
+        out = torch.zeros(len(added), model.layers[i]._out_feats)
+        for nodes, (src, block) in zip(batches, blocks):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            inner = src < n
+            base = src[inner]
+            h_src = torch.empty(src.numel(), h_added.shape[1])
+            h_src[~inner] = h_added[src[~inner] - n]
+            h_src[inner] = model.input(x[base], ntype[base]) if i == 0 else states[i - 1][base]
+            out[nodes - n] = model.layer(i, block, h_src, model.weights(block, x[src]))
+        h_added = out
+    return model.finish(h_added, x[n:])
