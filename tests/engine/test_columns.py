@@ -53,3 +53,23 @@ def test_known_values():
     assert column_auc(s, y)[0] == 0.875
     # thresholds 0.9: P=1, R=1/2; 0.8: P=2/3, R=1 -> 1/2 * 1 + 1/2 * 2/3
     assert column_ap(s, y)[0] == pytest.approx(0.5 + 1 / 3)
+
+
+@pytest.mark.parametrize("s,y", list(_cases())[:12])
+def test_micro_auc_equals_scikit_learn_on_the_pooled_pairs(s, y):
+    from engine.evaluation.metrics import micro_auc
+
+    yy = y.ravel()
+    if yy.any() and not yy.all():
+        assert micro_auc(s, y) == pytest.approx(roc_auc_score(yy, s.ravel()), abs=1e-12)
+    else:
+        assert np.isnan(micro_auc(s, y))
+
+
+def test_micro_auc_one_class_is_nan():
+    from engine.evaluation.metrics import micro_auc
+
+    s = np.arange(6, dtype=np.float32).reshape(3, 2)
+    assert np.isnan(micro_auc(s, np.zeros((3, 2), bool)))
+    assert np.isnan(micro_auc(s, np.ones((3, 2), bool)))
+    assert micro_auc(s, np.array([[0, 0], [0, 1], [1, 1]], bool)) == 1.0
