@@ -41,6 +41,7 @@ def make_app(*, run: bool = True, **kwargs):
     from mmkg_tui.app.app import create_app
 
     kwargs.setdefault("reopen_last", False)
+    kwargs.setdefault("prebuild", False)  # hidden views built only when shown: see test_app_prebuild.py
     return create_app(dataset=tiny_world(), run=tiny_run() if run else None, **kwargs)
 
 
@@ -58,6 +59,7 @@ def stable_app(*, run: bool = True, **kwargs):
     from mmkg_tui.app.app import create_app
 
     kwargs.setdefault("reopen_last", False)
+    kwargs.setdefault("prebuild", False)  # hidden views built only when shown: see test_app_prebuild.py
     fixed = dataclasses.replace(tiny_run(), created="2026-01-01T00:00:00+00:00") if run else None
     return create_app(dataset=tiny_world(), run=fixed, **kwargs)
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 import gc
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
@@ -72,8 +73,10 @@ class MMKGApp(App):
     training: reactive[bool] = reactive(False, bindings=True)
 
     def __init__(self, request: LoadRequest, *, threshold: float | None = None,
-                 train_defaults: dict[str, Any] | None = None, settings: UserSettings | None = None) -> None:
+                 train_defaults: dict[str, Any] | None = None, settings: UserSettings | None = None,
+                 prebuild: bool = True) -> None:
         super().__init__()
+        self.prebuild = prebuild  # build the hidden views in quiet moments once the engine is ready
         self.request = request
         self.settings = settings or UserSettings()
         self.initial_threshold = threshold
@@ -90,6 +93,13 @@ class MMKGApp(App):
             self.set_keymap(self.settings.keymap)
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             self.animation_level = DEFAULT_ANIMATION_LEVEL
+
+    last_input_at: float = 0.0  # time.monotonic() of the last key or mouse event from the terminal
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent) and not event.is_forwarded:
+            self.last_input_at = time.monotonic()
+        await super().on_event(event)
 
     # -------------------------------------------------------------- state
     @property
@@ -244,6 +254,12 @@ class MMKGApp(App):
             freeze_heap()
         finally:
             self._busy_threads.discard("warm-up")
+        if self.prebuild and not get_current_worker().is_cancelled:
+            self.call_from_thread(self._prebuild)
+
+    def _prebuild(self) -> None:
+        if self.main_screen is not None and self.main_screen.is_attached:
+            self.main_screen.prebuild_views(done=freeze_heap)  # the views join the frozen heap
 
     def train_form_defaults(self) -> dict[str, Any]:
         return {**api.ExperimentConfig().to_dict(), **self.train_overrides}
@@ -374,14 +390,17 @@ def create_app(data: str | Path | None = None, *, run_dir: str | Path | None = N
                run: Any = None, reopen_last: bool = True, threshold: float | None = None,
                train_defaults: dict[str, Any] | None = None, embeddings: str | Path | None = None,
                strict: bool = False, clip_model: str | None = None, clip_pretrained: str | None = None,
-               settings: UserSettings | None = None, corrections: str | Path | None = None) -> MMKGApp:
+               settings: UserSettings | None = None, corrections: str | Path | None = None,
+               prebuild: bool = True) -> MMKGApp:
     """Build the app. ``data``/``run_dir`` are paths (CLI); ``dataset``/``run`` are objects
     already in memory (tests). ``train_defaults`` overrides the Train form's defaults;
-    the other options are the CLI's data options (see ``mmkg-tui --help``)."""
+    ``prebuild`` False keeps every hidden view unbuilt until first shown (tests that
+    time a step or a snapshot); the other options are the CLI's data options (see
+    ``mmkg-tui --help``)."""
     request = LoadRequest(data=None if data is None else str(data),
                           run_dir=None if run_dir is None else str(run_dir),
                           dataset=dataset, run=run, reopen_last=reopen_last,
                           embeddings=None if embeddings is None else str(embeddings), strict=strict,
                           clip_model=clip_model, clip_pretrained=clip_pretrained,
                           corrections=None if corrections is None else str(corrections))
-    return MMKGApp(request, threshold=threshold, train_defaults=train_defaults, settings=settings)
+    return MMKGApp(request, threshold=threshold, train_defaults=train_defaults, settings=settings, prebuild=prebuild)

@@ -2,13 +2,19 @@
 are the app's keyboard map (listed by `?` and offered by the command palette).
 
 Views are registered in ``VIEWS`` (id, tab title, key, class path): the first one
-shown is built at once, the others when first shown, so start-up builds one view,
-not all of them. A new view appends a ``ViewSpec`` here and gets its number key.
+shown is built at once, so start-up builds one view, not all of them. The others are
+built when first shown, or before: once the engine is ready the app calls
+``prebuild_views``, which builds one hidden view per quiet moment (no key or click for
+``PREBUILD_QUIET_S``), so a first visit is mostly a plain switch and a key pressed
+meanwhile is served first. A new view appends a ``ViewSpec`` here and gets its number key.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -56,6 +62,10 @@ VIEWS: list[ViewSpec] = [
 ]
 
 
+PREBUILD_QUIET_S = 0.4  # a hidden view is built only after this long without input
+PREBUILD_GAP_S = 0.05  # between two built views: the frames and keys queued meanwhile go first
+
+
 def view_bindings() -> list[Binding]:
     return [Binding(v.key, f"show_view('{v.id}')", v.title, show=False, id=f"view.{v.id}",
                     tooltip=f"{v.title}: {v.summary}") for v in VIEWS]
@@ -93,6 +103,8 @@ class MainScreen(Screen):
         super().__init__()
         self.train_defaults = train_defaults
         self.initial = initial if any(v.id == initial for v in VIEWS) else VIEWS[0].id
+        self._building: dict[str, asyncio.Event] = {}  # view id -> set once it is mounted
+        self._prebuilt: Callable[[], None] | None = None
 
     def compose(self) -> ComposeResult:
         yield TopBar(id="topbar")
@@ -126,14 +138,44 @@ class MainScreen(Screen):
         return pane.children[0] if pane.children else None
 
     async def ensure_view(self, view_id: str) -> Widget:
-        """Build the view on first use (lazy views keep start-up to one view)."""
+        """Build the view on first use (lazy views keep start-up to one view); a caller
+        arriving while the view is being mounted waits for that mount."""
+        building = self._building.get(view_id)
+        if building is not None:
+            await building.wait()
         existing = self.view(view_id)
         if existing is not None:
             return existing
-        spec = next(v for v in VIEWS if v.id == view_id)
-        widget = spec.build(self.train_defaults)
-        await self.query_one("#views", TabbedContent).get_pane(view_id).mount(widget)
+        self._building[view_id] = building = asyncio.Event()
+        try:
+            spec = next(v for v in VIEWS if v.id == view_id)
+            widget = spec.build(self.train_defaults)
+            await self.query_one("#views", TabbedContent).get_pane(view_id).mount(widget)
+        finally:
+            building.set()
+            del self._building[view_id]
         return widget
+
+    all_built = False  # prebuild_views has built every view (their mounts are complete)
+
+    def prebuild_views(self, done: Callable[[], None] | None = None) -> None:
+        """Build the views not built yet, one per quiet moment, then call ``done``."""
+        self._prebuilt = done
+        self.set_timer(PREBUILD_QUIET_S, self._prebuild_next)
+
+    async def _prebuild_next(self) -> None:
+        pending = [v.id for v in VIEWS if self.view(v.id) is None]
+        if not pending:
+            self.all_built = True
+            if self._prebuilt is not None:
+                self._prebuilt()
+            return
+        wait = self.app.last_input_at + PREBUILD_QUIET_S - time.monotonic()  # type: ignore[attr-defined]
+        if wait > 0:
+            self.set_timer(wait, self._prebuild_next)
+            return
+        await self.ensure_view(pending[0])
+        self.set_timer(PREBUILD_GAP_S, self._prebuild_next)
 
     async def on_keywords_view_image_chosen(self, event) -> None:
         await self.action_show_view("images")
