@@ -15,22 +15,25 @@ OpenMP wait policy
     variable themselves (``OMP_WAIT_POLICY=PASSIVE python ...``).
 
 Training threads
-    Training runs on ``training_threads()`` OpenMP threads: 1 by default, which is
-    bit-reproducible (same seed, same weights and metrics in any process, under load
-    or not: tests/engine/test_determinism_processes.py). ``MMKG_TRAIN_THREADS`` (a
-    number or ``all``) opts into more threads for speed (1.45-1.63x on an idle
-    2-core machine, issue 13) but is NOT reproducible under load: measured here with
-    2 threads and a busy process, 1 of 3 processes sampled different neighbourhoods
-    from the same seed (DGL's CPU sampling/to_block split work and random streams
-    across OpenMP threads in a scheduling-dependent way; forcing DGL's parallel_for
-    onto one thread with DGL_PARALLEL_FOR_GRAIN_SIZE made 4 of 4 differ, because
-    dgl.seed then seeds only the first thread). tests/engine/test_threads_determinism.py
-    keeps the cross-process check for 2 threads as an expected failure with this reason.
-    Also tried: sampling on one OpenMP thread and the dense math (forward, backward,
-    optimizer) on two. Three processes beside a busy one then sampled alike but still
-    ended with different losses (4.757545, 4.757545, 4.759143 after one epoch of the
-    test's world; one thread gives 4.759143): the 2-thread dense math is itself
-    scheduling-dependent here, so that split was not kept.
+    Training runs on ``training_threads()`` OpenMP threads: 1 by default.
+    ``MMKG_TRAIN_THREADS`` (a number or ``all``) gives the dense math (forward,
+    backward, optimizer) more threads. Either way the result is bit-reproducible for
+    the same seed and thread count, in any process, under load or not
+    (tests/engine/test_determinism_processes.py for 1 thread,
+    tests/engine/test_threads_determinism.py for 2), because DGL's random work stays
+    on one thread (``sampling_thread``):
+
+    * DGL's C random engine gives each OS thread a stream ``seed + id``, the id
+      counting the threads in the order they first touch it. ``dgl.seed`` under two
+      OpenMP threads seeds the engine thread and an OpenMP worker in one parallel
+      region, so which of them got id 0 depended on scheduling: measured, 2 of 4
+      processes beside a busy one sampled other neighbourhoods from the same seed.
+      ``dgl.seed`` and the neighbour sampling therefore run on one OpenMP thread.
+    * Sampling and seeding on one thread, the dense math on two: 12 of 12 processes
+      (three rounds of four, beside three test suites and two busy processes) ended
+      with the same loss; with two-thread seeding, 2-4 different losses per round.
+      (An earlier attempt kept ``dgl.seed`` on two threads and concluded, wrongly,
+      that the two-thread dense math was scheduling-dependent.)
     Inference and evaluation keep all threads (their results were stable).
 """
 
@@ -91,6 +94,23 @@ def single_thread(threads: int | None = None):
         yield
     finally:
         torch.set_num_threads(n_before)
+
+
+@contextlib.contextmanager
+def sampling_thread():
+    """One OpenMP thread for DGL's random work (``dgl.seed``, neighbour and negative
+    sampling) inside training's ``single_thread(n)``; the thread count is restored after."""
+    import torch
+
+    n = torch.get_num_threads()
+    if n == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
 
 
 # DGL's C random engine seeds each OS thread with ``seed + n``, where n counts the

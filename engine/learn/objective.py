@@ -37,6 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.core.thread import sampling_thread
 from engine.graph.homogeneous import HomGraph
 
 OBJECTIVES = ("sage", "bce", "softmax", "symmetric")
@@ -104,7 +105,8 @@ def all_keyword_loss(model, hom: HomGraph, data: ImageLabels, sampler, local: to
     images = data.images[local]
     seeds = torch.cat([images, torch.arange(lo, hi, dtype=torch.int64)])
     exclude = data.own_edges(local.numpy()) if exclude_own else None
-    input_nodes, _, blocks = sampler.sample_blocks(hom.g, seeds, exclude_eids=exclude)
+    with sampling_thread():  # DGL's random work on one thread (engine.core.thread)
+        input_nodes, _, blocks = sampler.sample_blocks(hom.g, seeds, exclude_eids=exclude)
     x = hom.g.ndata["feat"][input_nodes]
     z = model(blocks, x, hom.g.ndata["ntype"][input_nodes])
     b = images.numel()

@@ -29,7 +29,7 @@ import torch
 
 from engine.core.errors import Cancelled, ConfigError
 from engine.core.progress import TrainProgress
-from engine.core.thread import single_thread
+from engine.core.thread import sampling_thread, single_thread
 from engine.graph.homogeneous import HomGraph
 from engine.learn.loss import sage_loss
 from engine.learn.model import SageModel
@@ -43,7 +43,8 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
-    dgl.seed(seed)
+    with sampling_thread():  # which thread gets which DGL stream must not depend on scheduling
+        dgl.seed(seed)
 
 
 @contextlib.contextmanager
@@ -182,7 +183,8 @@ def train_model(hom: HomGraph, config, *, seed: int, seed_index: int = 0, n_seed
             while True:
                 if cancel is not None and cancel.is_set():
                     raise Cancelled()
-                batch = next(batches, None)
+                with sampling_thread():  # the edge loader samples here (the all-keyword loss samples inside)
+                    batch = next(batches, None)
                 if batch is None:
                     break
                 step += 1
