@@ -76,7 +76,6 @@ class KeyFooter(Widget, can_focus=False):
         super().__init__(**kwargs)
         self.keep = keep  # binding ids never left out for want of space
         self.entries: tuple[FooterEntry, ...] = ()  # what it would show, given the width
-        self.spans: list[tuple[int, int, FooterEntry]] = []  # (start, end) column of each key drawn
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
@@ -92,6 +91,11 @@ class KeyFooter(Widget, can_focus=False):
         if entries != self.entries:
             self.entries = entries
             self.refresh()
+
+    @property
+    def spans(self) -> list[tuple[int, int, FooterEntry]]:
+        """(start, end) column of each key drawn at the current width."""
+        return self.layout_spans(self.size.width)
 
     @property
     def drawn(self) -> list[FooterEntry]:
@@ -124,8 +128,6 @@ class KeyFooter(Widget, can_focus=False):
         return [span for span in spans if span[1] <= width]
 
     def render(self) -> Text:
-        width = self.size.width
-        self.spans = self.layout_spans(width)
         key_style = self.get_component_rich_style("key-footer--key")
         desc_style = self.get_component_rich_style("key-footer--description")
         dim = Style(dim=True)
