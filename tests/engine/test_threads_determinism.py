@@ -12,8 +12,9 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# select_metric "none": the scores are the last epoch's model (with selection an
-# untrained epoch 0 may win and hide a difference in training); the loss is printed too
+# select_metric "none", blend off: the scores are the last epoch's model alone (with
+# selection an untrained epoch 0 may win, and the blend may choose pure CLIP, either of
+# which hides a difference in training); the loss is printed too
 CODE = """
 import hashlib, os
 import numpy as np
@@ -21,7 +22,7 @@ from engine import api
 from engine.data.synthetic.world import make_world
 ds, f = api.compute_features(make_world(300, seed=1))
 cfg = api.ExperimentConfig(hidden=32, out_dim=32, epochs=1, seed=0, strategies=("self",), baselines=False,
-                           select_metric="none")
+                           select_metric="none", blend=False)
 r = api.run_experiment(ds, f, cfg)
 print(hashlib.sha1(np.ascontiguousarray(r.scores["sage_self"]).tobytes()).hexdigest(), repr(r.loss_history))
 """
