@@ -5,7 +5,7 @@ Rows:
 - under load (one competing busy process): median training step (2 OpenMP threads)
   and median ``to_homogeneous``, libgomp's default wait policy vs PASSIVE;
 - idle: training steps/s on 1 thread (the default) vs 2 threads for the dense math
-  (MMKG_TRAIN_THREADS=2, faster, not reproducible under load).
+  (MMKG_TRAIN_THREADS=2; sampling stays on one thread, so both are reproducible).
 
 Run alone: ``python -m benchmarks.stage_threads [--quick]`` (prints JSON); the suite
 runs it as ``--only threads``."""
