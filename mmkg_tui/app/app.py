@@ -11,7 +11,6 @@ routes any unexpected worker failure to a notification and the log.
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 import time
@@ -27,6 +26,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine import api
 from mmkg_tui.app import messages as msg
+from mmkg_tui.app.idle import freeze_heap
 from mmkg_tui.app.loading import LoadRequest, attach_engine, open_dataset
 from mmkg_tui.app.settings import UserSettings, config_path
 from mmkg_tui.app.state import Session
@@ -47,14 +47,6 @@ from mmkg_tui.widgets.topbar import TopBar
 DEFAULT_ANIMATION_LEVEL = "none"
 PROGRESS_INTERVAL_S = 0.1  # loading status: at most ~10 messages a second
 MAIN_SHOWN_WAIT_S = 5.0  # the graph build waits at most this long for the main screen's first frame
-
-
-def freeze_heap() -> None:
-    """Move every object alive now to the collector's permanent generation (a full
-    collection of the large long-lived heap took 150-250 ms with the GIL held and
-    froze the event loop while training). Frozen objects are still freed by
-    reference counting."""
-    gc.freeze()
 
 
 class MMKGApp(App):
