@@ -21,8 +21,8 @@ def tiny_world():
 
 
 @pytest.fixture(scope="module")
-def hom(tiny_world):
-    """The homogeneous training graph of tiny_world (seed-0 split)."""
+def tiny_training(tiny_world):
+    """(features, seed-0 split, homogeneous training graph) of tiny_world."""
     from engine.features.bundle import precomputed_features
     from engine.graph.homogeneous import to_homogeneous
     from engine.graph.knowledge import build_graph
@@ -31,4 +31,10 @@ def hom(tiny_world):
     feats = precomputed_features(tiny_world)
     kg = build_graph(tiny_world, feats)
     sp = split_images(tiny_world.n_images, seed=0)
-    return to_homogeneous(training_graph(kg.g, sp.train), sp.train)
+    return feats, sp, to_homogeneous(training_graph(kg.g, sp.train), sp.train)
+
+
+@pytest.fixture(scope="module")
+def hom(tiny_training):
+    """The homogeneous training graph of tiny_world (seed-0 split)."""
+    return tiny_training[2]

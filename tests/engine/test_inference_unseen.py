@@ -7,21 +7,13 @@ import pytest
 import torch
 
 from engine.experiment.config import ExperimentConfig
-from engine.features.bundle import precomputed_features
-from engine.graph.homogeneous import to_homogeneous
-from engine.graph.knowledge import build_graph
 from engine.graph.reconnect import TrainGraphInfo, enlarged_graph, get_strategy
-from engine.graph.split import split_images, training_graph
 from engine.learn.model import SageModel, full_inference, unseen_inference
 
 
 @pytest.fixture(scope="module")
-def world(tiny_world):
-    feats = precomputed_features(tiny_world)
-    kg = build_graph(tiny_world, feats)
-    sp = split_images(tiny_world.n_images, seed=0)
-    hom = to_homogeneous(training_graph(kg.g, sp.train), sp.train)
-    return tiny_world, feats, sp, hom
+def world(tiny_world, tiny_training):
+    return (tiny_world, *tiny_training)
 
 
 def _model(hom, layers, **kw):
