@@ -78,3 +78,28 @@ def test_embed_cli_with_cache_pointing_at_a_file(tmp_path, tiny_clip, photos, mo
     assert code == 2 and "Traceback" not in err
     assert "cachefile" in err and "is a file, not a folder" in err
     assert cache.read_text() == "x"
+
+
+def test_ctrl_c_during_a_shard_write_takes_effect_after_the_write(tmp_path, monkeypatch):
+    """numpy's tofile turned a KeyboardInterrupt raised inside its flush into a TypeError
+    (a traceback and exit code 1 instead of 'interrupted'; seen under load in
+    tests/cli/test_faults_signals.py). Ctrl-C now waits for the shard file's write, then
+    interrupts as usual and leaves no shard and no temporary file."""
+    import signal
+
+    folder = tmp_path / "images"
+    store = VectorStore(folder, "id|images", 4).load()
+    real, finished = np.save, []
+
+    def save_hit_by_ctrl_c(fh, arr, *a, **k):
+        signal.raise_signal(signal.SIGINT)  # lands while numpy writes the vectors
+        real(fh, arr, *a, **k)
+        finished.append(True)
+
+    monkeypatch.setattr(np, "save", save_hit_by_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        store.add([digest("a")], np.ones((1, 4), np.float32))
+    assert finished == [True]  # the write was not cut in the middle
+    assert list(folder.iterdir()) == []  # no shard, no temporary file
+    monkeypatch.setattr(np, "save", real)
+    assert not VectorStore(folder, "id|images", 4).load().lookup([digest("a")])[0].any()

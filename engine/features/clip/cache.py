@@ -27,6 +27,7 @@ import numpy as np
 
 from engine.core.atomic import atomic_path, storage_errors
 from engine.core.errors import DataError, Problem
+from engine.core.signals import signals_held
 
 FORMAT = 1
 MAX_SHARDS = 16
@@ -190,7 +191,10 @@ class VectorStore:
             for target, write in ((self.vectors_path(path), lambda fh: np.save(fh, vecs)),
                                   (path, lambda fh: np.savez(fh, keys=keys, meta=np.array(meta)))):
                 with atomic_path(target, suffix=target.suffix) as tmp:
-                    with open(tmp, "wb") as fh:
+                    # numpy's tofile turns a KeyboardInterrupt raised in its flush of ``fh`` into
+                    # "TypeError: expected str, bytes or os.PathLike object, not BufferedWriter"
+                    # (seen when Ctrl-C landed there under load): Ctrl-C waits for the write
+                    with open(tmp, "wb") as fh, signals_held():
                         write(fh)
                         fh.flush()
                         os.fsync(fh.fileno())
