@@ -10,15 +10,21 @@ machine (the default for a one-line ip config), a command prefix such as
 ``ip netns exec NS`` (two simulated machines, engine.distributed.namespaces), or ssh.
 DGL 2.1.0 serves exactly one partition per machine (two on one host collide in shared
 memory: its names hold the graph's name, not the partition's), so a machine is one
-line of the ip config and one partition.
+line of the ip config and one partition. For the same reason two jobs on one machine
+collide (measured: three test suites at once, "fail to open node~_N~feat-kvdata-"):
+``launch_job`` holds a machine-wide lock (``JOB_LOCK``) while its processes run, so a
+second job waits for the first.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -33,6 +39,7 @@ TAIL_LINES = 15  # last stderr lines of a failed process shown in its error
 POLL_S = 0.2
 SERVER_GRACE_S = 60.0
 LOCAL = Host()
+JOB_LOCK = Path(tempfile.gettempdir()) / "mmkg-tui-distdgl.lock"
 
 
 @dataclass
@@ -148,6 +155,36 @@ def launch_job(command: list[str], part_config, ip_config, trainers: int, *, hos
     hosts = _check_hosts(machines, hosts, ip_config)
     if trainers < 1:
         raise ConfigError("--trainers-per-machine must be at least 1", field="--trainers-per-machine", hint="e.g. 2")
+    with _one_job_per_machine(timeout):
+        return _launch(command, part_config, ip_config, trainers, machines, hosts, timeout, started)
+
+
+@contextlib.contextmanager
+def _one_job_per_machine(timeout: float):
+    """Hold ``JOB_LOCK`` (fcntl.flock, released when the process ends, even killed);
+    wait at most ``timeout`` seconds for a job already holding it."""
+    deadline = time.monotonic() + timeout
+    with open(JOB_LOCK, "a") as fh:
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise DistributedJobError(
+                        f"another DistDGL job kept this machine for {timeout:.0f} s ({JOB_LOCK} is locked)",
+                        process="launcher", exit_code=None, last_lines=[],
+                        hint="DGL 2.1.0 cannot run two jobs on one machine (their shared memory collides): "
+                             "wait for the other job, or end it") from None
+                time.sleep(POLL_S)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _launch(command, part_config, ip_config, trainers: int, machines: list[Machine], hosts: list[Host],
+            timeout: float, started) -> int:
     port, m = free_port(), len(machines)
     servers = [JobProcess.start("server" if m == 1 else f"server {i}", command,
                                 role_env("server", part_config, ip_config, trainers, machine=i, machines=m), host)

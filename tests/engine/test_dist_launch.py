@@ -195,3 +195,27 @@ def test_hosts_file_errors_name_the_line(tmp_path):
     with pytest.raises(ConfigError) as err:
         read_hosts(tmp_path / "none.txt")
     assert "not found" in err.value.message
+
+
+def test_a_second_job_on_this_machine_waits_for_the_first(tmp_path, monkeypatch):
+    """Two DistDGL jobs on one machine collide in DGL's shared memory ("fail to open
+    node~_N~feat-kvdata-", seen with three test suites at once): a job holding the
+    machine's lock makes the next one wait, and give up with a clear error past its
+    timeout, before it starts any process."""
+    import fcntl
+
+    from engine.distributed import launch
+
+    lock = tmp_path / "job.lock"
+    monkeypatch.setattr(launch, "JOB_LOCK", lock)
+    started: list = []
+    with open(lock, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # the first job
+        with pytest.raises(DistributedJobError, match="another DistDGL job") as err:
+            launch_job([sys.executable, "-c", "pass"], tmp_path / "mmkg.json", _ip(tmp_path), 1, timeout=0.5,
+                       started=started)
+        assert "wait for the other job" in err.value.hint and started == []
+    # released: the next job runs (its processes exit at once; 0 = every trainer succeeded)
+    assert launch_job([sys.executable, "-c", "pass"], tmp_path / "mmkg.json", _ip(tmp_path), 1, timeout=60,
+                      started=started) == 0
+    assert len(started) == 2
