@@ -12,6 +12,15 @@ from engine.distributed.hosts import Host, SshHost
 from engine.distributed.launch import DistributedJobError, launch_job, role_env
 
 
+@pytest.fixture(autouse=True)
+def own_job_lock(tmp_path_factory, monkeypatch):
+    """These jobs run nothing of DGL's: they must not wait for a real DistDGL job that
+    another process (a parallel test suite) runs on this machine."""
+    from engine.distributed import launch
+
+    monkeypatch.setattr(launch, "JOB_LOCK", tmp_path_factory.mktemp("lock") / "job.lock")
+
+
 def test_role_environment_follows_dgl_conventions(tmp_path):
     server = role_env("server", tmp_path / "mmkg.json", tmp_path / "ip.txt", 2)
     assert (server["DGL_ROLE"], server["DGL_SERVER_ID"], server["DGL_NUM_CLIENT"]) == ("server", "0", "2")
@@ -206,8 +215,7 @@ def test_a_second_job_on_this_machine_waits_for_the_first(tmp_path, monkeypatch)
 
     from engine.distributed import launch
 
-    lock = tmp_path / "job.lock"
-    monkeypatch.setattr(launch, "JOB_LOCK", lock)
+    lock = launch.JOB_LOCK  # this test's own (the fixture)
     started: list = []
     with open(lock, "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # the first job

@@ -97,8 +97,13 @@ def test_ctrl_c_during_a_shard_write_takes_effect_after_the_write(tmp_path, monk
         finished.append(True)
 
     monkeypatch.setattr(np, "save", save_hit_by_ctrl_c)
-    with pytest.raises(KeyboardInterrupt):
-        store.add([digest("a")], np.ones((1, 4), np.float32))
+    # Ctrl-C as in a terminal, even when the suite runs as a background job (SIGINT ignored)
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            store.add([digest("a")], np.ones((1, 4), np.float32))
+    finally:
+        signal.signal(signal.SIGINT, old)
     assert finished == [True]  # the write was not cut in the middle
     assert list(folder.iterdir()) == []  # no shard, no temporary file
     monkeypatch.setattr(np, "save", real)
