@@ -21,7 +21,7 @@ async def test_every_hidden_view_is_built_without_a_key_and_nothing_moves():
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         focused = app.focused
-        await until(pilot, lambda: _all_built(app))
+        await until(pilot, lambda: _all_built(app), steps=5000)
         assert app.screen.current_view == "overview"
         assert app.focused is focused
         for v in HIDDEN:  # built in its own pane, hidden
@@ -52,7 +52,7 @@ async def _screen_of(app, key: str, wait_built: bool) -> str:
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         if wait_built:
-            await until(pilot, lambda: _all_built(app))
+            await until(pilot, lambda: _all_built(app), steps=5000)
         await pilot.press(key)
         await pilot.pause()
         await settle(pilot)

@@ -224,6 +224,6 @@ def test_a_second_job_on_this_machine_waits_for_the_first(tmp_path, monkeypatch)
                        started=started)
         assert "wait for the other job" in err.value.hint and started == []
     # released: the next job runs (its processes exit at once; 0 = every trainer succeeded)
-    assert launch_job([sys.executable, "-c", "pass"], tmp_path / "mmkg.json", _ip(tmp_path), 1, timeout=60,
+    assert launch_job([sys.executable, "-c", "pass"], tmp_path / "mmkg.json", _ip(tmp_path), 1, timeout=300,
                       started=started) == 0
     assert len(started) == 2
