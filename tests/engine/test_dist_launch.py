@@ -53,7 +53,7 @@ def test_failed_trainer_ends_the_job(tmp_path):
            "if os.environ['RANK'] == '1': time.sleep(120)\nprint('bad input in rank 0', file=sys.stderr)\nsys.exit(3)")
     started: list = []
     with pytest.raises(DistributedJobError) as err:
-        launch_job([sys.executable, "-c", src], tmp_path / "x.json", _ip(tmp_path), 2, timeout=100, started=started)
+        launch_job([sys.executable, "-c", src], tmp_path / "x.json", _ip(tmp_path), 2, timeout=300, started=started)
     assert (err.value.process, err.value.exit_code, err.value.last_lines) == ("trainer 0", 3, ["bad input in rank 0"])
     assert "trainer 0 exited with code 3" in str(err.value) and "| bad input in rank 0" in str(err.value)
     assert len(started) == 3 and all(p.returncode is not None for p in started)
@@ -64,7 +64,7 @@ def test_failed_server_ends_the_job(tmp_path):
     src = "import os, sys, time\nif os.environ['DGL_ROLE'] == 'server': sys.exit(4)\ntime.sleep(120)"
     started: list = []
     with pytest.raises(DistributedJobError) as err:
-        launch_job([sys.executable, "-c", src], tmp_path / "x.json", _ip(tmp_path), 2, timeout=100, started=started)
+        launch_job([sys.executable, "-c", src], tmp_path / "x.json", _ip(tmp_path), 2, timeout=300, started=started)
     assert (err.value.process, err.value.exit_code) == ("server", 4)
     assert all(p.returncode is not None for p in started) and started[1].returncode != 0
 
@@ -169,7 +169,7 @@ def test_every_machine_gets_a_server_and_its_trainers(tmp_path):
     hosts = [Host(env=(("HOST_MARK", "a"),)), Host(env=(("HOST_MARK", "b"),))]
     started: list = []
     assert launch_job([sys.executable, "-c", _per_machine_script(tmp_path)], tmp_path / "x.json",
-                      _ip(tmp_path, "10.0.0.1 1\n10.0.0.2 1\n"), 2, hosts=hosts, timeout=60, started=started) == 0
+                      _ip(tmp_path, "10.0.0.1 1\n10.0.0.2 1\n"), 2, hosts=hosts, timeout=300, started=started) == 0
     marks = {p.name: p.read_text() for p in tmp_path.iterdir() if p.name != "ip.txt"}
     assert marks == {"server0": "a", "server1": "b", "client0": "a", "client1": "a", "client2": "b", "client3": "b"}
     assert len(started) == 6 and all(p.returncode == 0 for p in started)
