@@ -5,8 +5,9 @@ Views are registered in ``VIEWS`` (id, tab title, key, class path): the first on
 shown is built at once, so start-up builds one view, not all of them. The others are
 built when first shown, or before: once the engine is ready the app calls
 ``prebuild_views``, which builds one hidden view per quiet moment (no key or click for
-``PREBUILD_QUIET_S``), so a first visit is mostly a plain switch and a key pressed
-meanwhile is served first. A new view appends a ``ViewSpec`` here and gets its number key.
+``PREBUILD_QUIET_S``) and lays it out once under the visible one
+(``lay_out_hidden``), so a first visit is a plain switch and a key pressed meanwhile
+is served first. A new view appends a ``ViewSpec`` here and gets its number key.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ VIEWS: list[ViewSpec] = [
 
 PREBUILD_QUIET_S = 0.4  # a hidden view is built only after this long without input
 PREBUILD_GAP_S = 0.05  # between two built views: the frames and keys queued meanwhile go first
+LAY_OUT_POLL_S, LAY_OUT_POLLS = 0.02, 50  # a prebuilt view waits this for its first layout
 
 
 def view_bindings() -> list[Binding]:
@@ -175,7 +177,41 @@ class MainScreen(Screen):
             self.set_timer(wait, self._prebuild_next)
             return
         await self.ensure_view(pending[0])
-        self.set_timer(PREBUILD_GAP_S, self._prebuild_next)
+        self.lay_out_hidden(pending[0], then=lambda: self.set_timer(PREBUILD_GAP_S, self._prebuild_next))
+
+    def lay_out_hidden(self, view_id: str, then: Callable[[], None]) -> None:
+        """Lay a hidden view out and draw it once, under the visible one, then hide it
+        again and call ``then``. A pane that was never displayed pays, on its first visit,
+        for its first layout at the real size (rich content measured and rendered at its
+        width) on top of the switch itself; doing that here, in a quiet moment, makes the
+        first visit a plain switch. The pane sits on the ``prebuild`` layer, which the
+        views' switcher paints below the visible view (app.tcss), so the screen does not
+        change meanwhile. Not waited for with ``await``: the layout runs in this screen's
+        own message loop."""
+        tabs = self.query_one("#views", TabbedContent)
+        pane = tabs.get_pane(view_id)
+        if tabs.active == view_id or not pane.children:
+            then()
+            return
+        view = pane.children[0]
+        pane.styles.layer = "prebuild"
+        pane.styles.display = "block"
+        polls, last = iter(range(LAY_OUT_POLLS)), [None]
+
+        def restore() -> None:
+            # laid out, and settled: a scroll bar that appears needs a second pass
+            layout = tuple(w.region for w in view.query("*")) if view.size else None
+            settled = layout is not None and layout == last[0]
+            last[0] = layout
+            if not settled and next(polls, None) is not None:
+                self.set_timer(LAY_OUT_POLL_S, restore)
+                return
+            if tabs.active != view_id:  # the user may have switched to it meanwhile
+                pane.styles.display = "none"
+            pane.styles.clear_rule("layer")
+            then()
+
+        self.set_timer(LAY_OUT_POLL_S, restore)
 
     async def on_keywords_view_image_chosen(self, event) -> None:
         await self.action_show_view("images")

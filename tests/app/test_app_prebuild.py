@@ -4,6 +4,8 @@ the visible view and the focus stay as they were, a view shown while it is being
 built is built once, and a prebuilt view looks exactly as one built when shown."""
 
 import asyncio
+import html
+import re
 
 from mmkg_tui.screens.main import VIEWS, MainScreen
 from tests.app_helpers import make_app, ready, settle, stable_app, until
@@ -64,3 +66,68 @@ async def test_a_prebuilt_view_looks_as_one_built_when_shown():
         lazy = await _screen_of(stable_app(threshold=0.3, prebuild=False), key, wait_built=False)
         early = await _screen_of(stable_app(threshold=0.3, prebuild=True), key, wait_built=True)
         assert early == lazy, f"view {key}"
+
+
+CELL_W, LINE_H = 12.2, 24.4  # the SVG export's size of one terminal cell
+
+
+def _screen_cells(app) -> dict[tuple[int, int], list[str]]:
+    """What the screen shows, cell by cell, from its SVG export: (line, column) ->
+    [background, character + style]. Where the segments are cut may change without any
+    visible change (the compositor cuts lines where the widgets under the visible ones
+    end) and the export leaves some blank text out, so compare cells, not segments."""
+    svg = re.sub(r"terminal-\d+", "terminal", app.export_screenshot())  # the export's hash prefix
+    cells: dict[tuple[int, int], list[str]] = {}
+    for fill, x, y, w in re.findall(r'<rect fill="([^"]+)" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)"', svg):
+        for col in range(round(float(x) / CELL_W), round((float(x) + float(w)) / CELL_W)):
+            cells[(round(float(y) / LINE_H), col)] = [fill, ""]
+    text = r'<text class="([^"]+)" x="([\d.]+)" y="[\d.]+" [^>]*clip-path="url\(#terminal-line-(\d+)\)">([^<]*)</text>'
+    for style, x, line, content in re.findall(text, svg):
+        for i, ch in enumerate(html.unescape(content)):
+            if ch not in " \xa0\n":
+                cells.setdefault((int(line), round(float(x) / CELL_W) + i), ["", ""])[1] = ch + style
+    return cells
+
+
+def _rich_renders(view) -> dict[str, int]:
+    """How many times each rich content of the view was rendered (CachedRich counts)."""
+    return {w.id: w.content.renders for w in view.query("Static") if hasattr(w.content, "renders")}
+
+
+async def test_a_prebuilt_view_is_laid_out_before_its_first_visit():
+    """The first visit of a prebuilt view is a plain switch: its rich contents were
+    measured and rendered at their real width while it was hidden, so showing it renders
+    none of them again (before ``lay_out_hidden`` a hidden view had never been laid out,
+    so its first visit rendered every one of them)."""
+    app = make_app(prebuild=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await until(pilot, lambda: _all_built(app), steps=5000)
+        images = app.screen.view("images")
+        before = _rich_renders(images)
+        assert before and all(n >= 1 for n in before.values()), before
+        assert images.query_one("#image-table").region.size == (0, 0)  # still hidden
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.screen.current_view == "images"
+        assert _rich_renders(images) == before
+
+
+async def test_laying_a_hidden_view_out_does_not_change_the_screen():
+    """``lay_out_hidden`` draws the hidden view under the visible one (its own lower
+    layer): the screen stays exactly as it was, and the pane is hidden again after."""
+    app = stable_app(threshold=0.3, prebuild=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await until(pilot, lambda: _all_built(app), steps=5000)
+        await settle(pilot)
+        shown = _screen_cells(app)
+        done = []
+        pane = app.screen.query_one("#views").get_pane("keywords")
+        app.screen.lay_out_hidden("keywords", then=lambda: done.append(True))
+        assert pane.display  # displayed, under the Overview
+        while not done:
+            await pilot.pause(0.01)
+            assert _screen_cells(app) == shown
+        assert not pane.display and app.screen.current_view == "overview"
+        assert app.screen.view("keywords").query_one("#keyword-table").region.size == (0, 0)
