@@ -58,6 +58,7 @@ class SageModel(nn.Module):
         # "cosine": neighbours weighted by the CLIP cosine of the edge's ends (engine.learn.edge_weight)
         self.edge_weight, self.conv = edge_weight, conv
         dims = [in_dim] + [hidden] * (layers - 1) + [out_dim]
+        self.dims = tuple(dims)  # input size, then each layer's output size
         self.type_emb = nn.Embedding(n_ntypes, in_dim)
         nn.init.zeros_(self.type_emb.weight)
         self.layers = nn.ModuleList(_conv(conv, dims[i], dims[i + 1], aggregator) for i in range(layers))
@@ -280,7 +281,7 @@ def full_inference(model: SageModel, g, *, batch_size: int | None = None, groups
     for i in range(model.n_layers):
         if keep_states and i:
             states.append(h)
-        out = None if whole else torch.zeros(n, model.layers[i]._out_feats)
+        out = None if whole else torch.zeros(n, model.dims[i + 1])
         for j, nodes in enumerate(batches):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
@@ -331,7 +332,7 @@ def unseen_inference(model: SageModel, g, n: int, states: list[torch.Tensor], *,
     blocks = [(torch.arange(total) if src is None else src, block) for src, block in blocks]  # n == 0: all nodes
     h_added = model.input(x[n:], ntype[n:])
     for i in range(model.n_layers):
-        out = torch.zeros(len(added), model.layers[i]._out_feats)
+        out = torch.zeros(len(added), model.dims[i + 1])
         for nodes, (src, block) in zip(batches, blocks):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()

@@ -123,3 +123,23 @@ def test_sampled_blocks_never_hold_the_predicted_edges_or_their_reverses(hom):
     kw_lo, kw_hi = hom.keyword_range
     others = {(a, b) for a, b in seen if kw_lo <= a < kw_hi and b in set(u.tolist())}
     assert others
+
+
+@pytest.mark.parametrize("conv", ["sage", "gatv2"])
+def test_batched_inference_sizes_each_layer_from_the_model_dims(hom, conv):
+    """Batched full inference allocates each layer's output from ``model.dims`` (input,
+    hidden..., output), public on the model rather than read from a DGL layer's private
+    attribute: with three different widths it equals the full-neighbour forward."""
+    import dgl
+
+    torch.manual_seed(0)
+    model = SageModel(512, 24, 16, 3, len(hom.ntypes), conv=conv).eval()
+    assert model.dims == (512, 24, 24, 16)
+    z = full_inference(model, hom.g, batch_size=97)
+    assert z.shape == (hom.num_nodes, 16)
+    nodes = torch.arange(0, hom.num_nodes, 11)
+    _, output_nodes, blocks = dgl.dataloading.MultiLayerFullNeighborSampler(3).sample_blocks(hom.g, nodes)
+    input_nodes = blocks[0].srcdata[dgl.NID]
+    with torch.no_grad():
+        ref = model(blocks, hom.g.ndata["feat"][input_nodes], hom.g.ndata["ntype"][input_nodes])
+    assert torch.allclose(z[output_nodes], ref, atol=1e-5)
