@@ -20,6 +20,8 @@ from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
+from mmkg_tui.widgets.tablelines import draw_line
+
 MAX_LINES = 4096  # drawn lines kept per table (cleared when full)
 
 
@@ -38,6 +40,8 @@ class CellTable(DataTable):
         self._lines: dict[tuple, Strip] = {}
         self._layout_version = 0  # rows or columns added, removed, cleared or sorted
         self._row_versions: dict[Any, int] = {}  # row key -> content version (update_cell)
+        self._cell_versions: dict[tuple, int] = {}  # (row key, column key) -> content version
+        self._cells: dict[tuple, list] = {}  # kept cell renders (widgets/tablelines.py)
         self._tall_rows = False  # a row of more than one line: the cache is not used
 
     def update_cells(self, updates: Iterable[tuple[str, str, Any]]) -> int:
@@ -57,7 +61,9 @@ class CellTable(DataTable):
     def update_cell(self, row_key, column_key, value, *, update_width: bool = False) -> None:
         super().update_cell(row_key, column_key, value, update_width=update_width)
         key = row_key.value if isinstance(row_key, RowKey) else row_key
+        column = column_key if isinstance(column_key, ColumnKey) else ColumnKey(column_key)
         self._row_versions[key] = self._row_versions.get(key, 0) + 1
+        self._cell_versions[(key, column)] = self._cell_versions.get((key, column), 0) + 1
 
     def add_row(self, *cells, height: int | None = 1, key: str | None = None, label=None) -> RowKey:
         self._tall_rows |= height != 1 or label is not None
@@ -80,6 +86,8 @@ class CellTable(DataTable):
         self._layout_version += 1
         self._lines.clear()
         self._row_versions.clear()
+        self._cell_versions.clear()
+        self._cells.clear()
         self._tall_rows = False
         return super().clear(columns)
 
@@ -95,8 +103,19 @@ class CellTable(DataTable):
         if strip is None:
             if len(self._lines) >= MAX_LINES:
                 self._lines.clear()
-            strip = self._lines[key] = super().render_line(y)
+            strip = self._lines[key] = self._draw(y, key)
         return strip
+
+    def _draw(self, y: int, key: tuple) -> Strip:
+        """The line drawn by tablelines.draw_line (cells kept until they change), or by
+        DataTable where that does not apply (a cell cursor, the mouse over the table)."""
+        if self.cursor_type not in ("row", "none") or self.is_mouse_over:
+            return super().render_line(y)
+        row, row_key = key[1], key[2]
+        state = (self.rich_style, self.get_pseudo_class_state(), self.app.theme, self.show_cursor,
+                 self.cell_padding, self.cursor_type, self.cursor_foreground_priority,
+                 self.cursor_background_priority, self.header_height, self._layout_version)
+        return draw_line(self, row, row_key, self._cell_versions, self._cells, state)
 
     def _line_key(self, y: int) -> tuple | None:
         """Everything line ``y`` depends on, or None where the cache does not apply

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.app import App
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from mmkg_tui.widgets import tablelines
 from mmkg_tui.widgets.lists import VimTable
 
 SIZE = (60, 16)
@@ -18,26 +19,45 @@ class Tables(App):
                 yield Static("other view")
             with TabPane("b", id="b"):
                 yield VimTable(id="t")
+                yield VimTable(id="plain", cursor_type="none", zebra_stripes=False, cell_padding=0)
 
     def on_mount(self) -> None:
         t = self.query_one("#t", VimTable)
+        t.styles.height = 9  # room for the second table under it
         t.add_column("image", key="image")
         t.add_column("score", key="score")
         for i in range(40):
             t.add_row(f"img{i:03d}", Text(f"{i / 40:.3f}", style="green"), key=str(i))
+        plain = self.query_one("#plain", VimTable)
+        plain.add_columns("method", "auc", "note")
+        for i in range(4):
+            plain.add_row(Text(f"m{i}", style="bold magenta"), i / 3, None if i == 2 else "[b]x[/b]", key=f"m{i}")
 
 
 def _count_draws(monkeypatch) -> list:
-    """Calls of DataTable's own render_line (the lines the cache had to ask for)."""
+    """Lines the table had to draw (not found among its kept lines)."""
     calls = []
-    original = DataTable.render_line
+    original = VimTable._draw
 
-    def counted(self, y):
+    def counted(self, y, key):
         calls.append(y)
-        return original(self, y)
+        return original(self, y, key)
 
-    monkeypatch.setattr(DataTable, "render_line", counted)
+    monkeypatch.setattr(VimTable, "_draw", counted)
     return calls
+
+
+def _count_cells(monkeypatch) -> list:
+    """Cells rendered anew (each one is a Styled renderable in tablelines)."""
+    made = []
+    original = tablelines.Styled
+
+    def counted(*args, **kwargs):
+        made.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tablelines, "Styled", counted)
+    return made
 
 
 def _shown(table) -> list:
@@ -64,7 +84,7 @@ async def test_a_second_visit_draws_no_line_again(monkeypatch):
         await pilot.pause()
         app.query_one("#t").focus()
         await pilot.pause()
-        assert app.query_one("#t").size.height > 10
+        assert app.query_one("#t").size.height == 9
         assert calls == []
 
 
@@ -75,10 +95,11 @@ async def test_an_update_draws_only_its_row_and_shows_the_new_value(monkeypatch)
         await pilot.pause()
         table = app.query_one("#t", VimTable)
         _shown(table)
-        calls = _count_draws(monkeypatch)
+        calls, cells = _count_draws(monkeypatch), _count_cells(monkeypatch)
         assert table.update_cells([("3", "score", Text("0.999", style="red"))]) == 1
         lines = _shown(table)
         assert calls == [4]  # the header is line 0: row 3 is line 4
+        assert len(cells) == 1  # its other cell is kept
         assert "0.999" in "".join(seg.text for seg in lines[4])
         assert lines == _truth(table)
 
@@ -103,8 +124,14 @@ async def test_the_kept_lines_always_equal_what_datatable_draws():
             lambda: table.clear(),
             lambda: [table.add_row(f"new{i}", "0", key=f"n{i}") for i in range(3)],
         ]
+        plain = app.query_one("#plain", VimTable)
+        assert plain.size.height == 5 and table.size.height == 9
+        steps += [lambda: plain.update_cell("m1", plain.ordered_columns[1].key, 0.5), lambda: table.focus()]
         for i, step in enumerate(steps):
-            _shown(table)  # fill the cache with the state before the step
+            for t in (table, plain):
+                _shown(t)  # fill the cache with the state before the step
             step()
             await pilot.pause()
-            assert _shown(table) == _truth(table), f"step {i}"
+            for t in (table, plain):
+                assert _shown(t) == _truth(t), f"step {i}, table {t.id}"
+        assert table._cells and plain._cells  # drawn by tablelines, not by DataTable

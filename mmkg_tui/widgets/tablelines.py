@@ -1,0 +1,125 @@
+"""DataTable's drawing of one line, for the app's one-line-row tables, with each cell's
+render kept until that cell changes.
+
+Textual's DataTable renders every cell of a line again after any ``update_cell``
+(its caches are keyed on a table-wide update counter), at ~0.25 ms a cell through
+rich; a threshold step changes two or three cells of every visible row, so it drew the
+whole table. ``draw_line`` builds the line the same way DataTable does (the same rich
+renderables, styles and meta, checked against DataTable's own drawing in
+tests/app/test_table_lines.py), from cells kept per (row, column, content version,
+width, style). It handles the tables the app makes: rows of one line, no row labels,
+no fixed rows or columns, a row or no cursor, no mouse hover; the caller falls back
+to DataTable for anything else."""
+
+from __future__ import annotations
+
+from itertools import chain
+from typing import Any
+
+from rich.padding import Padding
+from rich.protocol import is_renderable
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.color import Color
+from textual.renderables.styled import Styled
+from textual.strip import Strip
+
+MAX_CELLS = 20_000  # kept cell renders per table (cleared when full)
+
+
+def format_cell(value: Any) -> Any:
+    """DataTable's cell formatting for a one-line row (markup in strings, floats to 2
+    places, renderables as they are)."""
+    if value is None:
+        return Text("", end="")
+    if isinstance(value, str):
+        content = value.split("\n", 1)[0] if "\n" in value else value
+        text = Text.from_markup(content, end="")
+        text.no_wrap = True
+        return text
+    if isinstance(value, float):
+        return Text(f"{value:.2f}", no_wrap=True, end="")
+    if not is_renderable(value):
+        return Text(str(value), no_wrap=True, end="")
+    return value
+
+
+def cell_styles(table, cursor: bool, header: bool) -> tuple[Style, Style]:
+    """(component style, post style) of a cell, as DataTable computes them (no hover)."""
+    component = Style()
+    if cursor and table.show_cursor:
+        component += table.get_component_rich_style("datatable--cursor")
+        if header:
+            component += table.get_component_rich_style("datatable--header-cursor")
+    post = Style.from_color(color=component.color) if table.cursor_foreground_priority == "css" else Style.null()
+    if table.cursor_background_priority == "css":
+        post += Style.from_color(bgcolor=component.bgcolor)
+    else:
+        post += Style.null()
+    return component, post
+
+
+def row_style(table, row: int, base: Style) -> Style:
+    if row == -1:
+        return table.get_component_styles("datatable--header").rich_style
+    if table.zebra_stripes:
+        return table.get_component_styles("datatable--odd-row" if row % 2 else "datatable--even-row").rich_style
+    return base
+
+
+def _cell(table, cache: dict, key: tuple, value: Any, row: int, column: int, width: int, style: Style,
+          cursor: bool) -> list[Segment]:
+    """One cell's segments (rendered on the first call for ``key``)."""
+    segments = cache.get(key)
+    if segments is None:
+        header = row == -1
+        component, post = cell_styles(table, cursor, header)
+        height = table.header_height if header else 1
+        options = table.app.console_options.update_dimensions(width, height)
+        if height == 1:
+            options = options.update(no_wrap=True)
+        renderable = Styled(Padding(value if header else format_cell(value), (0, table.cell_padding)),
+                            pre_style=style + Style.from_meta({"row": row, "column": column}) + component,
+                            post_style=post)
+        if len(cache) >= MAX_CELLS:
+            cache.clear()
+        segments = cache[key] = table.app.console.render_lines(renderable, options)[0]
+    return segments
+
+
+def _extension(table, row: int, style: Style, cursor_row: int) -> Style:
+    """The style of the blank that extends a row to the table's width."""
+    if table.cursor_type == "row":
+        component, _ = cell_styles(table, row == cursor_row, row == -1)
+        extend = style + component
+    elif style.bgcolor is not None:
+        faded = Color.from_rich_color(style.bgcolor).blend(table.background_colors[1], factor=0.25)
+        extend = Style.from_color(color=style.color, bgcolor=faded.rich_color)
+    else:
+        extend = Style.from_color(style.color, style.bgcolor)
+    return extend + Style.from_meta({"row": row, "column": 0, "out_of_bounds": True})
+
+
+def draw_line(table, row: int, row_key: Any, versions: dict, cache: dict, state: tuple) -> Strip:
+    """Line of ``row`` (-1: the header), cropped to the scroll offset and the width.
+    ``versions`` maps (row key, column key) to a content version; ``state`` is what
+    every cell of the table depends on besides its own content (styles, theme, focus)."""
+    width = table.size.width
+    scroll_x = table.scroll_offset.x
+    base = table.rich_style
+    if row >= table.row_count:
+        return Strip.blank(width, base)
+    style = row_style(table, row, base)
+    cursor_row = table.cursor_coordinate.row
+    cursor = table.cursor_type == "row" and row == cursor_row
+    columns = table.ordered_columns
+    values = [c.label for c in columns] if row == -1 else table.get_row_at(row)
+    cells = []
+    for index, (column, value) in enumerate(zip(columns, values)):
+        cell_width = column.get_render_width(table)
+        key = (row, row_key, column.key, versions.get((row_key, column.key), 0), cell_width, style, cursor, state)
+        cells.append(_cell(table, cache, key, value, row, index, cell_width, style, cursor))
+    remaining = max(0, width - sum(c.get_render_width(table) for c in columns))
+    line = list(chain.from_iterable(cells)) + [Segment(" " * remaining, _extension(table, row, style, cursor_row))]
+    return Strip(line).crop(scroll_x, scroll_x + width).adjust_cell_length(width, base).simplify()
