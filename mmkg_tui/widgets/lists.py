@@ -20,7 +20,7 @@ from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
-from mmkg_tui.widgets.tablelines import draw_line
+from mmkg_tui.widgets.tablelines import Frame, draw_line
 
 MAX_LINES = 4096  # drawn lines kept per table (cleared when full)
 
@@ -43,6 +43,7 @@ class CellTable(DataTable):
         self._cell_versions: dict[tuple, int] = {}  # (row key, column key) -> content version
         self._cells: dict[tuple, list] = {}  # kept cell renders (widgets/tablelines.py)
         self._tall_rows = False  # a row of more than one line: the cache is not used
+        self._frame: Frame | None = None  # set while render_lines draws a frame
 
     def update_cells(self, updates: Iterable[tuple[str, str, Any]]) -> int:
         """Write (row key, column key, value) cells whose value changed; returns how
@@ -95,36 +96,28 @@ class CellTable(DataTable):
         self._layout_version += 1
         return super().sort(*args, **kwargs)
 
+    def render_lines(self, crop):
+        """What every line of this frame shares is read once (``Frame``), not per line."""
+        self._frame = None if self._tall_rows or self.fixed_rows or self.fixed_columns else Frame.of(self)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
+    def visible_lines(self) -> list[Strip]:
+        """The lines of the table's current view, drawn as a frame draws them (the line
+        cache included): what the tests compare with DataTable's own drawing."""
+        self._frame = None if self._tall_rows or self.fixed_rows or self.fixed_columns else Frame.of(self)
+        try:
+            return [self.render_line(y) for y in range(self.size.height)]
+        finally:
+            self._frame = None
+
     def render_line(self, y: int) -> Strip:
-        key = self._line_key(y)
-        if key is None:
+        frame = self._frame
+        if frame is None or not self.row_count or not self.columns:  # outside a frame, or not cached
             return super().render_line(y)
-        strip = self._lines.get(key)
-        if strip is None:
-            if len(self._lines) >= MAX_LINES:
-                self._lines.clear()
-            strip = self._lines[key] = self._draw(y, key)
-        return strip
-
-    def _draw(self, y: int, key: tuple) -> Strip:
-        """The line drawn by tablelines.draw_line (cells kept until they change), or by
-        DataTable where that does not apply (a cell cursor, the mouse over the table)."""
-        if self.cursor_type not in ("row", "none") or self.is_mouse_over:
-            return super().render_line(y)
-        row, row_key = key[1], key[2]
-        state = (self.rich_style, self.get_pseudo_class_state(), self.app.theme, self.show_cursor,
-                 self.cell_padding, self.cursor_type, self.cursor_foreground_priority,
-                 self.cursor_background_priority, self.header_height, self._layout_version)
-        return draw_line(self, row, row_key, self._cell_versions, self._cells, state)
-
-    def _line_key(self, y: int) -> tuple | None:
-        """Everything line ``y`` depends on, or None where the cache does not apply
-        (multi-line rows, row labels, fixed rows or columns, an empty table)."""
-        if self._tall_rows or self.fixed_rows or self.fixed_columns or not self.columns or not self.row_count:
-            return None
-        scroll_x, scroll_y = self.scroll_offset
-        header = self.header_height if self.show_header else 0
-        row = y + scroll_y - header if y >= header else -1  # -1: the header
+        row = y + frame.scroll_y - frame.header if y >= frame.header else -1  # -1: the header
         if row >= self.row_count:
             row_key, version = None, 0
         elif row >= 0:
@@ -132,13 +125,20 @@ class CellTable(DataTable):
             version = self._row_versions.get(row_key, 0)
         else:
             row_key, version = "<header>", 0
-        cursor = self.cursor_coordinate if self.cursor_type in ("cell", "column") else None
-        columns = tuple((c.key, c.get_render_width(self), str(c.label)) for c in self.ordered_columns)
-        return (y, row, row_key, version, self._layout_version, columns, scroll_x, self.size.width,
-                row == self.cursor_row and self.cursor_type == "row", cursor, self.show_cursor,
-                self.cursor_type, self.hover_coordinate if self.is_mouse_over else None,
-                self.zebra_stripes, self.cell_padding, header, self.rich_style,
-                self.get_pseudo_class_state(), self.app.theme)
+        key = (y, row, row_key, version, row == frame.cursor_row, frame.key)
+        strip = self._lines.get(key)
+        if strip is None:
+            if len(self._lines) >= MAX_LINES:
+                self._lines.clear()
+            strip = self._lines[key] = self._draw(y, frame, row, row_key)
+        return strip
+
+    def _draw(self, y: int, frame: "Frame", row: int, row_key) -> Strip:
+        """The line drawn by tablelines.draw_line (cells kept until they change), or by
+        DataTable where that does not apply (a cell cursor, the mouse over the table)."""
+        if not frame.fast:
+            return super().render_line(y)
+        return draw_line(self, frame, row, row_key, self._cell_versions, self._cells)
 
 
 class VimTable(CellTable):

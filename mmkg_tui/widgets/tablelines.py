@@ -13,6 +13,7 @@ to DataTable for anything else."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
@@ -45,6 +46,43 @@ def format_cell(value: Any) -> Any:
     return value
 
 
+@dataclass
+class Frame:
+    """What every line of one frame of a table depends on, read once per frame:
+    ``key`` (with the row, its content version and whether it is the cursor row) keys
+    a drawn line; ``styles`` keeps the row, cell and extension styles of the frame."""
+
+    table: Any
+    width: int
+    scroll_x: int
+    scroll_y: int
+    header: int
+    cursor_row: int
+    fast: bool  # tablelines draws the lines (a row or no cursor, no mouse hover)
+    key: tuple
+    styles: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, table) -> "Frame":
+        scroll_x, scroll_y = table.scroll_offset
+        header = table.header_height if table.show_header else 0
+        cursor_row = table.cursor_coordinate.row if table.cursor_type == "row" else -2
+        cell_cursor = table.cursor_coordinate if table.cursor_type in ("cell", "column") else None
+        columns = tuple((c.key, c.get_render_width(table), str(c.label)) for c in table.ordered_columns)
+        hover = table.is_mouse_over
+        key = (table._layout_version, columns, scroll_x, table.size.width, cell_cursor, table.show_cursor,
+               table.cursor_type, table.hover_coordinate if hover else None, table.zebra_stripes,
+               table.cell_padding, header, table.header_height, table.rich_style, table.get_pseudo_class_state(),
+               table.app.theme, table.cursor_foreground_priority, table.cursor_background_priority)
+        return cls(table, table.size.width, scroll_x, scroll_y, header, cursor_row,
+                   table.cursor_type in ("row", "none") and not hover, key)
+
+    def style(self, what: tuple, make) -> Any:
+        if what not in self.styles:
+            self.styles[what] = make()
+        return self.styles[what]
+
+
 def cell_styles(table, cursor: bool, header: bool) -> tuple[Style, Style]:
     """(component style, post style) of a cell, as DataTable computes them (no hover)."""
     component = Style()
@@ -68,13 +106,13 @@ def row_style(table, row: int, base: Style) -> Style:
     return base
 
 
-def _cell(table, cache: dict, key: tuple, value: Any, row: int, column: int, width: int, style: Style,
-          cursor: bool) -> list[Segment]:
+def _cell(table, frame: Frame, cache: dict, key: tuple, value: Any, row: int, column: int, width: int,
+          style: Style, cursor: bool) -> list[Segment]:
     """One cell's segments (rendered on the first call for ``key``)."""
     segments = cache.get(key)
     if segments is None:
         header = row == -1
-        component, post = cell_styles(table, cursor, header)
+        component, post = frame.style(("cell", cursor, header), lambda: cell_styles(table, cursor, header))
         pre = style + Style.from_meta({"row": row, "column": column}) + component
         content = value if header else format_cell(value)
         height = table.header_height if header else 1
@@ -118,7 +156,7 @@ def _text_cell(console, text: Text, width: int, padding: int, pre: Style, post: 
 
 
 def _extension(table, row: int, style: Style, cursor_row: int) -> Style:
-    """The style of the blank that extends a row to the table's width."""
+    """The style of the blank that extends a row to the table's width (without its meta)."""
     if table.cursor_type == "row":
         component, _ = cell_styles(table, row == cursor_row, row == -1)
         extend = style + component
@@ -127,28 +165,27 @@ def _extension(table, row: int, style: Style, cursor_row: int) -> Style:
         extend = Style.from_color(color=style.color, bgcolor=faded.rich_color)
     else:
         extend = Style.from_color(style.color, style.bgcolor)
-    return extend + Style.from_meta({"row": row, "column": 0, "out_of_bounds": True})
+    return extend
 
 
-def draw_line(table, row: int, row_key: Any, versions: dict, cache: dict, state: tuple) -> Strip:
+def draw_line(table, frame: Frame, row: int, row_key: Any, versions: dict, cache: dict) -> Strip:
     """Line of ``row`` (-1: the header), cropped to the scroll offset and the width.
-    ``versions`` maps (row key, column key) to a content version; ``state`` is what
-    every cell of the table depends on besides its own content (styles, theme, focus)."""
-    width = table.size.width
-    scroll_x = table.scroll_offset.x
-    base = table.rich_style
+    ``versions`` maps (row key, column key) to a content version; cells are kept in
+    ``cache`` under their content, width, styles and the frame's key."""
+    width, base = frame.width, table.rich_style
     if row >= table.row_count:
         return Strip.blank(width, base)
-    style = row_style(table, row, base)
-    cursor_row = table.cursor_coordinate.row
-    cursor = table.cursor_type == "row" and row == cursor_row
+    parity = -1 if row == -1 else row % 2
+    style = frame.style(("row", parity), lambda: row_style(table, row, base))
+    cursor = row == frame.cursor_row
     columns = table.ordered_columns
     values = [c.label for c in columns] if row == -1 else table.get_row_at(row)
     cells = []
-    for index, (column, value) in enumerate(zip(columns, values)):
-        cell_width = column.get_render_width(table)
-        key = (row, row_key, column.key, versions.get((row_key, column.key), 0), cell_width, style, cursor, state)
-        cells.append(_cell(table, cache, key, value, row, index, cell_width, style, cursor))
-    remaining = max(0, width - sum(c.get_render_width(table) for c in columns))
-    line = list(chain.from_iterable(cells)) + [Segment(" " * remaining, _extension(table, row, style, cursor_row))]
-    return Strip(line).crop(scroll_x, scroll_x + width).adjust_cell_length(width, base).simplify()
+    for index, ((column_key, cell_width, _), value) in enumerate(zip(frame.key[1], values)):
+        key = (row, row_key, column_key, versions.get((row_key, column_key), 0), cell_width, style, cursor, frame.key)
+        cells.append(_cell(table, frame, cache, key, value, row, index, cell_width, style, cursor))
+    remaining = max(0, width - sum(c[1] for c in frame.key[1]))
+    extend = frame.style(("extend", parity, cursor), lambda: _extension(table, row, style, frame.cursor_row))
+    extend += Style.from_meta({"row": row, "column": 0, "out_of_bounds": True})  # per row: not kept
+    line = list(chain.from_iterable(cells)) + [Segment(" " * remaining, extend)]
+    return Strip(line).crop(frame.scroll_x, frame.scroll_x + width).adjust_cell_length(width, base).simplify()

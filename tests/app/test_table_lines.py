@@ -38,16 +38,16 @@ def _count_draws(monkeypatch) -> list:
     calls = []
     original = VimTable._draw
 
-    def counted(self, y, key):
+    def counted(self, y, *args):
         calls.append(y)
-        return original(self, y, key)
+        return original(self, y, *args)
 
     monkeypatch.setattr(VimTable, "_draw", counted)
     return calls
 
 
 def _shown(table) -> list:
-    return [list(table.render_line(y)) for y in range(table.size.height)]
+    return [list(strip) for strip in table.visible_lines()]
 
 
 def _truth(table) -> list:
