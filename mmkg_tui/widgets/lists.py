@@ -98,18 +98,17 @@ class CellTable(DataTable):
 
     def render_lines(self, crop):
         """What every line of this frame shares is read once (``Frame``), not per line."""
-        self._frame = None if self._tall_rows or self.fixed_rows or self.fixed_columns else Frame.of(self)
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._frame = None
+        return self._in_frame(lambda: super(CellTable, self).render_lines(crop))
 
     def visible_lines(self) -> list[Strip]:
         """The lines of the table's current view, drawn as a frame draws them (the line
         cache included): what the tests compare with DataTable's own drawing."""
+        return self._in_frame(lambda: [self.render_line(y) for y in range(self.size.height)])
+
+    def _in_frame(self, draw):
         self._frame = None if self._tall_rows or self.fixed_rows or self.fixed_columns else Frame.of(self)
         try:
-            return [self.render_line(y) for y in range(self.size.height)]
+            return draw()
         finally:
             self._frame = None
 

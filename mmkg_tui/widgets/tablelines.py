@@ -48,17 +48,21 @@ def format_cell(value: Any) -> Any:
 
 @dataclass
 class Frame:
-    """What every line of one frame of a table depends on, read once per frame:
-    ``key`` (with the row, its content version and whether it is the cursor row) keys
-    a drawn line; ``styles`` keeps the row, cell and extension styles of the frame."""
+    """What every line of one frame of a table depends on, read once per frame.
+    ``cells`` is what a cell's drawing depends on besides its content (styles, theme,
+    focus, padding); ``key`` adds what a whole line depends on (columns and widths,
+    scroll, width, cursor, hover), and keys a drawn line together with the row, its
+    content version and whether it is the cursor row. ``styles`` keeps the row, cell and
+    extension styles of the frame."""
 
-    table: Any
     width: int
     scroll_x: int
     scroll_y: int
     header: int
     cursor_row: int
+    columns: tuple  # (column key, render width, label) in order
     fast: bool  # tablelines draws the lines (a row or no cursor, no mouse hover)
+    cells: tuple
     key: tuple
     styles: dict = field(default_factory=dict)
 
@@ -70,12 +74,13 @@ class Frame:
         cell_cursor = table.cursor_coordinate if table.cursor_type in ("cell", "column") else None
         columns = tuple((c.key, c.get_render_width(table), str(c.label)) for c in table.ordered_columns)
         hover = table.is_mouse_over
-        key = (table._layout_version, columns, scroll_x, table.size.width, cell_cursor, table.show_cursor,
-               table.cursor_type, table.hover_coordinate if hover else None, table.zebra_stripes,
-               table.cell_padding, header, table.header_height, table.rich_style, table.get_pseudo_class_state(),
-               table.app.theme, table.cursor_foreground_priority, table.cursor_background_priority)
-        return cls(table, table.size.width, scroll_x, scroll_y, header, cursor_row,
-                   table.cursor_type in ("row", "none") and not hover, key)
+        cells = (table._layout_version, table.show_cursor, table.cursor_type, table.zebra_stripes,
+                 table.cell_padding, table.header_height, table.rich_style, table.get_pseudo_class_state(),
+                 table.app.theme, table.cursor_foreground_priority, table.cursor_background_priority)
+        key = cells + (columns, scroll_x, table.size.width, header, cell_cursor,
+                       table.hover_coordinate if hover else None)
+        return cls(table.size.width, scroll_x, scroll_y, header, cursor_row, columns,
+                   table.cursor_type in ("row", "none") and not hover, cells, key)
 
     def style(self, what: tuple, make) -> Any:
         if what not in self.styles:
@@ -93,8 +98,6 @@ def cell_styles(table, cursor: bool, header: bool) -> tuple[Style, Style]:
     post = Style.from_color(color=component.color) if table.cursor_foreground_priority == "css" else Style.null()
     if table.cursor_background_priority == "css":
         post += Style.from_color(bgcolor=component.bgcolor)
-    else:
-        post += Style.null()
     return component, post
 
 
@@ -171,7 +174,7 @@ def _extension(table, row: int, style: Style, cursor_row: int) -> Style:
 def draw_line(table, frame: Frame, row: int, row_key: Any, versions: dict, cache: dict) -> Strip:
     """Line of ``row`` (-1: the header), cropped to the scroll offset and the width.
     ``versions`` maps (row key, column key) to a content version; cells are kept in
-    ``cache`` under their content, width, styles and the frame's key."""
+    ``cache`` under their content, width, styles and ``frame.cells``."""
     width, base = frame.width, table.rich_style
     if row >= table.row_count:
         return Strip.blank(width, base)
@@ -181,10 +184,10 @@ def draw_line(table, frame: Frame, row: int, row_key: Any, versions: dict, cache
     columns = table.ordered_columns
     values = [c.label for c in columns] if row == -1 else table.get_row_at(row)
     cells = []
-    for index, ((column_key, cell_width, _), value) in enumerate(zip(frame.key[1], values)):
-        key = (row, row_key, column_key, versions.get((row_key, column_key), 0), cell_width, style, cursor, frame.key)
+    for index, ((column_key, cell_width, _), value) in enumerate(zip(frame.columns, values)):
+        key = (row, row_key, column_key, versions.get((row_key, column_key), 0), cell_width, style, cursor, frame.cells)
         cells.append(_cell(table, frame, cache, key, value, row, index, cell_width, style, cursor))
-    remaining = max(0, width - sum(c[1] for c in frame.key[1]))
+    remaining = max(0, width - sum(width for _, width, _ in frame.columns))
     extend = frame.style(("extend", parity, cursor), lambda: _extension(table, row, style, frame.cursor_row))
     extend += Style.from_meta({"row": row, "column": 0, "out_of_bounds": True})  # per row: not kept
     line = list(chain.from_iterable(cells)) + [Segment(" " * remaining, extend)]
