@@ -101,8 +101,11 @@ class SuspectsView(StateView):
         self.app.call_from_thread(self.show_queue, queue)
 
     def show_queue(self, queue) -> None:
+        tables = self.query("#suspects-table")
+        if not tables:  # the view was taken down while its queue was computed in the thread
+            return
         self.queue, self.decisions = queue, {}
-        table = self.query_one("#suspects-table", VimTable)
+        table = tables.first(VimTable)
         table.clear()
         for i, sus in enumerate(queue.suspects):
             table.add_row(str(i + 1), sus.id, sus.keyword, f"{sus.score:.3f}", "", key=str(i))
