@@ -62,6 +62,7 @@ class Frame:
     cursor_row: int
     columns: tuple  # (column key, render width, label) in order
     fast: bool  # tablelines draws the lines (a row or no cursor, no mouse hover)
+    base: Style  # the table's own style (its colours over its ancestors' backgrounds)
     cells: tuple
     key: tuple
     styles: dict = field(default_factory=dict)
@@ -74,13 +75,14 @@ class Frame:
         cell_cursor = table.cursor_coordinate if table.cursor_type in ("cell", "column") else None
         columns = tuple((c.key, c.get_render_width(table), str(c.label)) for c in table.ordered_columns)
         hover = table.is_mouse_over
+        base = table.rich_style  # walks the ancestors: read once a frame, not once a line
         cells = (table._layout_version, table.show_cursor, table.cursor_type, table.zebra_stripes,
-                 table.cell_padding, table.header_height, table.rich_style, table.get_pseudo_class_state(),
+                 table.cell_padding, table.header_height, base, table.get_pseudo_class_state(),
                  table.app.theme, table.cursor_foreground_priority, table.cursor_background_priority)
         key = cells + (columns, scroll_x, table.size.width, header, cell_cursor,
                        table.hover_coordinate if hover else None)
         return cls(table.size.width, scroll_x, scroll_y, header, cursor_row, columns,
-                   table.cursor_type in ("row", "none") and not hover, cells, key)
+                   table.cursor_type in ("row", "none") and not hover, base, cells, key)
 
     def style(self, what: tuple, make) -> Any:
         if what not in self.styles:
@@ -175,7 +177,7 @@ def draw_line(table, frame: Frame, row: int, row_key: Any, versions: dict, cache
     """Line of ``row`` (-1: the header), cropped to the scroll offset and the width.
     ``versions`` maps (row key, column key) to a content version; cells are kept in
     ``cache`` under their content, width, styles and ``frame.cells``."""
-    width, base = frame.width, table.rich_style
+    width, base = frame.width, frame.base
     if row >= table.row_count:
         return Strip.blank(width, base)
     parity = -1 if row == -1 else row % 2
