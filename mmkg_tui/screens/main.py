@@ -74,6 +74,7 @@ def view_bindings() -> list[Binding]:
 
 
 class MainScreen(Screen):
+    AUTO_FOCUS = ""  # not the first focusable widget (the top bar's method picker): see on_mount
     BINDINGS = view_bindings() + [
         Binding("m", "cycle_method(1)", "method", id="method.next",
                 tooltip="Next method of the run (GraphSAGE per strategy and the baselines)"),
@@ -118,6 +119,7 @@ class MainScreen(Screen):
         yield KeyFooter(keep=("app.help", "app.quit"))
 
     def on_mount(self) -> None:
+        self.focus_view_list()  # the focus a visit of the first view gives (action_show_view)
         self.call_after_refresh(self.app.main_shown.set)  # the graph build may start now
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

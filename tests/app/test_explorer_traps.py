@@ -246,3 +246,25 @@ async def test_progress_bar_empties_after_a_cancel():
         assert view.query_one("#train-progress").percentage == 1.0
         view.finish("cancelled", done=False)
         assert view.query_one("#train-progress").percentage == 0.0
+
+
+@pytest.mark.parametrize("initial, focus_id", [("overview", None), ("images", "image-table")])
+async def test_start_focus_is_where_a_visit_of_the_view_puts_it(initial, focus_id):
+    """At start the view's own list has the focus (or nothing, on a view without one),
+    as after pressing the view's key: not the first focusable widget, the method picker
+    in the top bar, where down or enter opened the method list instead of moving."""
+    from textual.widgets import Select
+
+    from mmkg_tui.screens.main import VIEWS
+
+    app = make_app()
+    app.initial_view = initial
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.screen.current_view == initial
+        assert getattr(app.focused, "id", None) == focus_id
+        await pilot.press("down")
+        assert not app.screen.query_one("#method-select", Select).expanded
+        key = next(v.key for v in VIEWS if v.id == initial)
+        await pilot.press("4", key)
+        assert getattr(app.focused, "id", None) == focus_id
