@@ -234,12 +234,7 @@ class MainScreen(Screen):
         pane = tabs.get_pane(view)
         for state_view in pane.query(StateView):
             state_view.flush()
-        # a list or a button, never a text field: the view keys must keep working
-        targets = [w for w in pane.query("DataTable, Button") if w.focusable]
-        if targets:
-            targets[0].focus()
-        else:
-            self.set_focus(None)
+        self.focus_view_list()
 
     def action_cycle_method(self, step: int) -> None:
         self.app.cycle_method(step)
@@ -264,6 +259,8 @@ class MainScreen(Screen):
             self.focus_view_list()
 
     def focus_view_list(self) -> None:
+        """A list or a button of the current view, never a text field (the view keys must
+        keep working), or nothing on a view without one."""
         pane = self.query_one("#views", TabbedContent).get_pane(self.current_view)
         targets = [w for w in pane.query("DataTable, Button") if w.focusable]
         if targets:
